@@ -1,0 +1,63 @@
+// make_router(): registers the backends this build has (explicitly, because static libraries drop
+// self-registering objects nobody references), then picks one.
+#include <mutex>
+
+#include "moerouter/cpu.hpp"
+#include "moerouter/error.hpp"
+#include "moerouter/registry.hpp"
+#if defined(MOEROUTER_WITH_CUDA)
+#include "moerouter/cuda.hpp"
+#endif
+
+namespace moerouter {
+
+namespace {
+
+void register_builtins() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    register_backend(cpu::backend());
+#if defined(MOEROUTER_WITH_CUDA)
+    register_backend(cuda::backend());
+#endif
+  });
+}
+
+const Backend* find(DeviceType type) {
+  static thread_local Backend found;
+  for (const auto& b : registered_backends())
+    if (b.device == type) {
+      found = b;
+      return &found;
+    }
+  return nullptr;
+}
+
+}  // namespace
+
+bool device_available(Device device) {
+  register_builtins();
+  if (device == Device::Auto) return true;
+  const Backend* b = find(device == Device::Cpu ? DeviceType::Cpu : DeviceType::Cuda);
+  return b && b->available();
+}
+
+std::unique_ptr<Router> make_router(const RouterConfig& cfg, Device device) {
+  validate(cfg);
+  register_builtins();
+  if (device == Device::Auto) {
+    const Backend* gpu = find(DeviceType::Cuda);
+    if (gpu && gpu->available()) return gpu->create(cfg);
+    device = Device::Cpu;
+  }
+  const DeviceType type = device == Device::Cpu ? DeviceType::Cpu : DeviceType::Cuda;
+  const Backend* b = find(type);
+  if (!b)
+    fail_arg(ErrorCode::BackendUnavailable, "device", std::string("a backend built into this library (") +
+             (type == DeviceType::Cuda ? "rebuild with MOEROUTER_CUDA=ON" : "cpu") + ")", to_string(device));
+  if (!b->available())
+    fail_arg(ErrorCode::BackendUnavailable, "device", "a usable CUDA device", "none found by the CUDA runtime");
+  return b->create(cfg);
+}
+
+}  // namespace moerouter
