@@ -37,7 +37,9 @@ RouteStats CpuRouter::route(TensorView x, TensorView weights_out, TensorView ids
     std::shared_lock<std::shared_mutex> lock(weights_mutex_);
     w = weights_;
   }
-  if (!w) fail(ErrorCode::InvalidArgument, "weight: set_weights() must be called before route()");
+  if (!w)
+    fail_arg(ErrorCode::InvalidArgument, "weight", "set_weights() called before route()",
+             "a router without weights");
   if (options.hash_table) check_hash_values(cfg_, *options.token_ids, *options.hash_table);
   return route_checked(cfg_, *w, mode, x, weights_out, ids_out, options);
 }
