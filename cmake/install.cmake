@@ -10,7 +10,9 @@ install(TARGETS ${MOEROUTER_EXPORTED_TARGETS}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY core/include/moerouter DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY reference/include/moerouter DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(TARGET moerouter_reference)
+  install(DIRECTORY reference/include/moerouter DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endif()
 install(EXPORT moerouterTargets NAMESPACE moerouter:: DESTINATION ${MOEROUTER_CMAKE_DIR})
 
 configure_package_config_file(cmake/moerouterConfig.cmake.in
