@@ -1,0 +1,15 @@
+// The subcommands of `moerouter`. Each add_* registers its options on the app and a callback
+// that does the work; errors propagate as exceptions to main(), which prints one line.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace moerouter::cli {
+
+void add_route_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
+void add_golden_command(CLI::App& app);
+
+}  // namespace moerouter::cli

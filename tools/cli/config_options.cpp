@@ -1,0 +1,79 @@
+#include "cli/config_options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include "moerouter/error.hpp"
+
+namespace moerouter::cli {
+
+namespace {
+
+std::string preset_list() {
+  std::string s;
+  for (const auto& n : preset_names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+}  // namespace
+
+void add_config_options(CLI::App& cmd, ConfigOptions& o) {
+  const char* group = "Router config (a preset, and/or explicit fields that override it)";
+  cmd.add_option("--preset", o.preset, "Named config: " + preset_list())->type_name("NAME")->group(group);
+  cmd.add_option("--hidden", o.hidden, "H, the hidden size")->group(group);
+  cmd.add_option("--experts", o.experts, "E, the number of experts")->group(group);
+  cmd.add_option("--top-k", o.top_k, "k, experts per token")->group(group);
+  cmd.add_option("--score", o.score, "Score function: sqrtsoftplus, sigmoid or softmax")->type_name("FN")->group(group);
+  cmd.add_option("--groups", o.groups, "G expert groups (group-limited routing; G divides E)")->group(group);
+  cmd.add_option("--topk-groups", o.topk_groups, "Groups kept per token")->group(group);
+  cmd.add_flag("--no-renormalize", o.no_renormalize, "Weights = act[ids] * scale (no division by their sum)")
+      ->group(group);
+  cmd.add_option("--scale", o.scale, "Routed scaling factor")->group(group);
+}
+
+RouterConfig build_config(const ConfigOptions& o) {
+  RouterConfig cfg;
+  if (o.preset) {
+    cfg = preset(*o.preset);
+  } else {
+    std::string missing;
+    if (!o.hidden) missing += " --hidden";
+    if (!o.experts) missing += " --experts";
+    if (!o.top_k) missing += " --top-k";
+    if (!o.score) missing += " --score";
+    if (!missing.empty())
+      fail_arg(ErrorCode::InvalidArgument, "config", "--preset NAME, or all of --hidden --experts --top-k --score",
+               "no" + missing);
+  }
+  if (o.hidden) cfg.hidden = *o.hidden;
+  if (o.experts) cfg.experts = *o.experts;
+  if (o.top_k) cfg.top_k = *o.top_k;
+  if (o.score) cfg.score = parse_score_fn(*o.score);
+  if (o.groups) cfg.groups = *o.groups;
+  if (o.topk_groups) cfg.topk_groups = *o.topk_groups;
+  if (o.scale) cfg.scale = *o.scale;
+  if (o.no_renormalize) cfg.renormalize = false;
+  validate(cfg);
+  return cfg;
+}
+
+void add_run_options(CLI::App& cmd, RunOptions& o) {
+  const char* group = "Execution";
+  cmd.add_option("--device", o.device, "auto (CUDA when built and present, else CPU), cpu or cuda")
+      ->type_name("DEVICE")
+      ->capture_default_str()
+      ->group(group);
+  cmd.add_option("--gemm", o.gemm,
+                 "canonical (bit-identical across backends), fp32 or bf16 (oracle-bounded)")
+      ->type_name("MODE")
+      ->capture_default_str()
+      ->group(group);
+  cmd.add_option("--threads", o.threads, "CPU threads for route(); 0 = OpenMP's default")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group(group);
+}
+
+Device run_device(const RunOptions& o) { return parse_device(o.device); }
+GemmMode run_gemm(const RunOptions& o) { return parse_gemm_mode(o.gemm); }
+
+}  // namespace moerouter::cli

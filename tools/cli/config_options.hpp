@@ -1,0 +1,41 @@
+// Options shared by the subcommands: the router config (a preset and/or explicit fields) and
+// how to run it (device, GEMM mode, threads).
+#pragma once
+#include <optional>
+#include <string>
+
+#include "moerouter/config.hpp"
+#include "moerouter/registry.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace moerouter::cli {
+
+// --preset NAME plus explicit fields; an explicit field overrides the preset's.
+struct ConfigOptions {
+  std::optional<std::string> preset;
+  std::optional<int64_t> hidden, experts;
+  std::optional<int> top_k, groups, topk_groups;
+  std::optional<std::string> score;
+  std::optional<float> scale;
+  bool no_renormalize = false;
+};
+
+void add_config_options(CLI::App& cmd, ConfigOptions& opts);
+// The config the options describe, validated (throws InvalidArgument naming the bad field).
+// Without --preset, --hidden, --experts, --top-k and --score are required.
+RouterConfig build_config(const ConfigOptions& opts);
+
+struct RunOptions {
+  std::string device = "auto";
+  std::string gemm = "canonical";
+  int threads = 0;
+};
+
+void add_run_options(CLI::App& cmd, RunOptions& opts);
+Device run_device(const RunOptions& opts);
+GemmMode run_gemm(const RunOptions& opts);
+
+}  // namespace moerouter::cli
