@@ -131,9 +131,13 @@ TEST_CASE("bf16 inputs route exactly like their float32 values; strided x is sup
   b16->set_weights(TensorView::matrix(wb.data(), DType::BF16, E, H));
   const Outputs want = route_f32(*f32, xf, n);
 
-  Outputs got(n, cfg.top_k);
-  b16->route(TensorView::matrix(xb.data(), DType::BF16, n, H), got.w_view(n, cfg.top_k), got.i_view(n, cfg.top_k));
-  REQUIRE(got == want);
+  for (const char* isa : supported_isas()) {  // bf16 panels are widened in registers on every ISA
+    IsaOverride o(isa);
+    Outputs got(n, cfg.top_k);
+    b16->route(TensorView::matrix(xb.data(), DType::BF16, n, H), got.w_view(n, cfg.top_k), got.i_view(n, cfg.top_k));
+    INFO(isa);
+    REQUIRE(got == want);
+  }
 
   // The same rows at a row stride of H + 3 floats.
   std::vector<float> strided(static_cast<size_t>(n * (H + 3)), 1e30f);

@@ -8,6 +8,16 @@
 namespace moerouter::cpu {
 
 namespace {
+
+// Rows per work item and k per block: a block's slice of a panel (256 x 32 fp32 = 32 KiB, half
+// that in bf16) stays in L1 while the item's row tiles stream past it; a row group's x slice
+// (64 x 256 x 4 = 64 KiB) stays in L2.
+constexpr int kGroupRows = 64;
+// Below this many rows a call is bound by streaming W, so bf16 panels (when present) are used.
+constexpr int64_t kBf16PanelMaxRows = 16;
+constexpr int64_t kBlockK = 256;
+static_assert(kBlockK % kCanonicalChunk == 0, "K blocks must hold whole chunks");
+
 TileKernel kernel_for(Isa isa) {
   switch (isa) {
     case Isa::Avx512: return tile_avx512;
@@ -16,6 +26,7 @@ TileKernel kernel_for(Isa isa) {
   }
   return tile_scalar;
 }
+
 }  // namespace
 
 void canonical_gemm(Isa isa, const PackedWeights& w, const float* x, int64_t ldx, int64_t n,
@@ -23,25 +34,32 @@ void canonical_gemm(Isa isa, const PackedWeights& w, const float* x, int64_t ldx
   if (n <= 0) return;
   const TileKernel tile = kernel_for(isa);
   const int64_t E = w.experts, H = w.hidden;
-  const int64_t row_tiles = (n + kTileRows - 1) / kTileRows;
-  const int64_t tiles = row_tiles * w.panels;
-  // Panel-major order: a thread's contiguous range of tiles reuses one panel across many rows.
-  // Parallelism over panels too, so N = 1 still keeps every thread busy. Each output is computed
-  // whole by one thread, so the thread count never changes a bit.
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t t = 0; t < tiles; ++t) {
-    const int64_t p = t / row_tiles;
-    const int64_t rt = t % row_tiles;
-    const int64_t r0 = rt * kTileRows;
-    const float* rows[kTileRows];
-    for (int r = 0; r < kTileRows; ++r)  // past the last row, repeat it; its results are dropped
-      rows[r] = x + std::min(r0 + r, n - 1) * ldx;
-    alignas(64) float out[kTileRows * kPanel];
-    tile(rows, w.panel(p), H, out);
+  const int64_t groups = (n + kGroupRows - 1) / kGroupRows;
+  const int64_t items = groups * w.panels;
+  const bool bf16 = w.has_bf16_panels() && n <= kBf16PanelMaxRows;
+  // Work items are (panel, group of up to 64 rows); each output is computed whole, in contract
+  // order, by one thread, so neither the thread count nor the schedule changes a bit. Items cover
+  // panels too, so N = 1 still keeps every thread busy.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int64_t item = 0; item < items; ++item) {
+    const int64_t p = item / groups;
+    const int64_t r_begin = (item % groups) * kGroupRows;
+    const int64_t r_end = std::min(n, r_begin + kGroupRows);
+    alignas(64) float totals[kGroupRows * kPanel];
+    for (int64_t k0 = 0; k0 < H; k0 += kBlockK) {
+      const int64_t k1 = std::min(H, k0 + kBlockK);
+      const void* panel = w.panel(p, bf16);  // kernels index it by absolute k
+      for (int64_t r0 = r_begin; r0 < r_end; r0 += kTileRows) {
+        const int rows = static_cast<int>(std::min<int64_t>(kTileRows, r_end - r0));
+        const float* x_rows[kTileRows];
+        for (int r = 0; r < kTileRows; ++r) x_rows[r] = x + std::min(r0 + r, n - 1) * ldx;
+        tile(x_rows, rows, panel, bf16, k0, k1, totals + (r0 - r_begin) * kPanel);
+      }
+    }
     const int64_t e0 = p * kPanel;
     const int64_t width = std::min<int64_t>(kPanel, E - e0);
-    for (int r = 0; r < kTileRows && r0 + r < n; ++r)
-      std::memcpy(logits + (r0 + r) * E + e0, out + r * kPanel, sizeof(float) * width);
+    for (int64_t r = r_begin; r < r_end; ++r)
+      std::memcpy(logits + r * E + e0, totals + (r - r_begin) * kPanel, sizeof(float) * width);
   }
 }
 

@@ -1,6 +1,8 @@
 // The canonical GEMM (DESIGN.md §2, contract version 1): logits[n][e] = Σ over 64-element chunks,
 // each chunk summed from +0.0f with fmaf in ascending k, the chunk sums added in ascending order.
-// Every ISA's micro-kernel performs exactly these roundings for every output, so all give the same bits.
+// Every ISA's micro-kernel performs exactly these roundings for every output, so all give the same
+// bits; the K range may be split into blocks because the running total is carried in memory between
+// blocks and chunk sums are still added in ascending order.
 #pragma once
 #include <cstdint>
 
@@ -9,15 +11,20 @@
 
 namespace moerouter::cpu {
 
-inline constexpr int kTileRows = 4;
+inline constexpr int kTileRows = 8;
 
-// One tile: kTileRows rows (x_rows[r] -> H floats) by one panel of kPanel experts.
-// out[r * kPanel + j] = canonical dot(x_rows[r], expert j of the panel).
-using TileKernel = void (*)(const float* const* x_rows, const float* panel, int64_t hidden, float* out);
+// Rows r < `rows` (1..kTileRows; x_rows[r] -> H floats) against one panel of kPanel experts, over
+// k in [k0, k1) where k0 is a multiple of 64: the chunk sums of that range are added in order to
+// totals[r * kPanel + j]; the chunk starting at k = 0 initializes the total instead.
+using TileKernel = void (*)(const float* const* x_rows, int rows, const void* panel, bool bf16,
+                            int64_t k0, int64_t k1, float* totals);
 
-void tile_scalar(const float* const* x_rows, const float* panel, int64_t hidden, float* out);
-void tile_avx2(const float* const* x_rows, const float* panel, int64_t hidden, float* out);
-void tile_avx512(const float* const* x_rows, const float* panel, int64_t hidden, float* out);
+void tile_scalar(const float* const* x_rows, int rows, const void* panel, bool bf16, int64_t k0,
+                 int64_t k1, float* totals);
+void tile_avx2(const float* const* x_rows, int rows, const void* panel, bool bf16, int64_t k0,
+               int64_t k1, float* totals);
+void tile_avx512(const float* const* x_rows, int rows, const void* panel, bool bf16, int64_t k0,
+                 int64_t k1, float* totals);
 
 // logits [n, E] (row stride E) from fp32 rows x (row stride ldx); `threads` OpenMP threads.
 void canonical_gemm(Isa isa, const PackedWeights& w, const float* x, int64_t ldx, int64_t n,

@@ -1,4 +1,4 @@
-// AVX2+FMA micro-kernel: 2 rows x 32 experts per pass (8 ymm accumulators), run twice per tile.
+// AVX2+FMA micro-kernel: up to 2 rows x 32 experts per pass (8 ymm accumulators).
 // Built with -mavx2 -mfma; only called when the CPU reports both.
 #include <immintrin.h>
 
@@ -8,38 +8,57 @@
 namespace moerouter::cpu {
 
 namespace {
-void two_rows(const float* x0, const float* x1, const float* panel, int64_t hidden, float* out0,
-              float* out1) {
-  __m256 t0[4], t1[4];
-  for (int64_t c0 = 0; c0 < hidden; c0 += kCanonicalChunk) {
-    const int64_t c1 = c0 + kCanonicalChunk < hidden ? c0 + kCanonicalChunk : hidden;
-    __m256 a0[4], a1[4];
-    for (int v = 0; v < 4; ++v) a0[v] = a1[v] = _mm256_setzero_ps();
-    for (int64_t k = c0; k < c1; ++k) {
-      const float* wk = panel + k * kPanel;
-      const __m256 b0 = _mm256_set1_ps(x0[k]);
-      const __m256 b1 = _mm256_set1_ps(x1[k]);
-      for (int v = 0; v < 4; ++v) {
-        const __m256 w = _mm256_load_ps(wk + 8 * v);
-        a0[v] = _mm256_fmadd_ps(b0, w, a0[v]);
-        a1[v] = _mm256_fmadd_ps(b1, w, a1[v]);
-      }
-    }
-    for (int v = 0; v < 4; ++v) {
-      t0[v] = c0 == 0 ? a0[v] : _mm256_add_ps(t0[v], a0[v]);
-      t1[v] = c0 == 0 ? a1[v] : _mm256_add_ps(t1[v], a1[v]);
-    }
-  }
-  for (int v = 0; v < 4; ++v) {
-    _mm256_storeu_ps(out0 + 8 * v, t0[v]);
-    _mm256_storeu_ps(out1 + 8 * v, t1[v]);
+
+template <bool kBf16>
+inline __m256 load8(const void* panel, int64_t index) {
+  if constexpr (kBf16) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(panel) + index));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));  // exact widening
+  } else {
+    return _mm256_loadu_ps(static_cast<const float*>(panel) + index);
   }
 }
+
+template <int R, bool kBf16>
+void pass(const float* const* x, const void* panel, int64_t k0, int64_t k1, float* totals) {
+  __m256 t[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < 4; ++v)  // a fresh output (k0 == 0) has no running total yet
+      t[r][v] = k0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(totals + r * kPanel + 8 * v);
+  for (int64_t c0 = k0; c0 < k1; c0 += kCanonicalChunk) {
+    const int64_t c1 = c0 + kCanonicalChunk < k1 ? c0 + kCanonicalChunk : k1;
+    __m256 a[R][4];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < 4; ++v) a[r][v] = _mm256_setzero_ps();
+    for (int64_t k = c0; k < c1; ++k) {
+      __m256 w[4];
+      for (int v = 0; v < 4; ++v) w[v] = load8<kBf16>(panel, k * kPanel + 8 * v);
+      for (int r = 0; r < R; ++r) {
+        const __m256 b = _mm256_set1_ps(x[r][k]);
+        for (int v = 0; v < 4; ++v) a[r][v] = _mm256_fmadd_ps(b, w[v], a[r][v]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < 4; ++v) t[r][v] = c0 == 0 ? a[r][v] : _mm256_add_ps(t[r][v], a[r][v]);
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < 4; ++v) _mm256_storeu_ps(totals + r * kPanel + 8 * v, t[r][v]);
+}
+
+template <bool kBf16>
+void rows_in_pairs(const float* const* x, int rows, const void* panel, int64_t k0, int64_t k1, float* totals) {
+  for (int r = 0; r < rows; r += 2) {
+    if (rows - r >= 2) pass<2, kBf16>(x + r, panel, k0, k1, totals + r * kPanel);
+    else pass<1, kBf16>(x + r, panel, k0, k1, totals + r * kPanel);
+  }
+}
+
 }  // namespace
 
-void tile_avx2(const float* const* x_rows, const float* panel, int64_t hidden, float* out) {
-  two_rows(x_rows[0], x_rows[1], panel, hidden, out, out + kPanel);
-  two_rows(x_rows[2], x_rows[3], panel, hidden, out + 2 * kPanel, out + 3 * kPanel);
+void tile_avx2(const float* const* x_rows, int rows, const void* panel, bool bf16, int64_t k0,
+               int64_t k1, float* totals) {
+  if (bf16) rows_in_pairs<true>(x_rows, rows, panel, k0, k1, totals);
+  else rows_in_pairs<false>(x_rows, rows, panel, k0, k1, totals);
 }
 
 }  // namespace moerouter::cpu

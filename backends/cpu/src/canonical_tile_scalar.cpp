@@ -1,23 +1,31 @@
 // Portable micro-kernel: the contract written out literally. Built without any -m flag.
 #include <cmath>
+#include <cstring>
 
 #include "canonical_gemm.hpp"
 #include "moerouter/config.hpp"
+#include "moerouter/tensor.hpp"
 
 namespace moerouter::cpu {
 
-void tile_scalar(const float* const* x_rows, const float* panel, int64_t hidden, float* out) {
-  for (int r = 0; r < kTileRows; ++r) {
+void tile_scalar(const float* const* x_rows, int rows, const void* panel, bool bf16, int64_t k0,
+                 int64_t k1, float* totals) {
+  const auto* p32 = static_cast<const float*>(panel);
+  const auto* p16 = static_cast<const uint16_t*>(panel);
+  for (int r = 0; r < rows; ++r) {
     const float* x = x_rows[r];
     for (int j = 0; j < kPanel; ++j) {
-      float total = 0.0f;
-      for (int64_t c0 = 0; c0 < hidden; c0 += kCanonicalChunk) {
-        const int64_t c1 = c0 + kCanonicalChunk < hidden ? c0 + kCanonicalChunk : hidden;
+      float total = k0 == 0 ? 0.0f : totals[r * kPanel + j];  // k0 == 0: no running total yet
+      for (int64_t c0 = k0; c0 < k1; c0 += kCanonicalChunk) {
+        const int64_t c1 = c0 + kCanonicalChunk < k1 ? c0 + kCanonicalChunk : k1;
         float chunk = 0.0f;
-        for (int64_t k = c0; k < c1; ++k) chunk = std::fma(x[k], panel[k * kPanel + j], chunk);
+        for (int64_t k = c0; k < c1; ++k) {
+          const float w = bf16 ? bf16_to_float(p16[k * kPanel + j]) : p32[k * kPanel + j];
+          chunk = std::fma(x[k], w, chunk);
+        }
         total = (c0 == 0) ? chunk : total + chunk;  // the first chunk sum is the total as is
       }
-      out[r * kPanel + j] = total;
+      totals[r * kPanel + j] = total;
     }
   }
 }

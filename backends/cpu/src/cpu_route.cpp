@@ -9,6 +9,7 @@
 
 #include "canonical_gemm.hpp"
 #include "dense_gemm.hpp"
+#include "epilogue_rows.hpp"
 #include "moerouter/cpu.hpp"
 #include "moerouter/epilogue.hpp"
 #include "moerouter/error.hpp"
@@ -92,7 +93,7 @@ RouteStats route_checked(const RouterConfig& cfg, const PackedWeights& w, GemmMo
   const int64_t E = cfg.experts, H = cfg.hidden;
   const int k = cfg.top_k;
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
-  const Isa isa = mode == GemmMode::Canonical ? active_isa() : best_isa();
+  const Isa isa = active_isa();  // canonical GEMM and epilogue; every ISA gives the same bits
   const bool round_x = mode == GemmMode::Bf16;
   const bool stage_x = x.dtype == DType::BF16 || round_x;
   Workspace ws = allocate(cfg, std::max<int64_t>(n, 1), stage_x, threads);
@@ -134,27 +135,9 @@ RouteStats route_checked(const RouterConfig& cfg, const PackedWeights& w, GemmMo
       auto* dst = static_cast<float*>(o.logits_out->data) + r0 * E;
       for (int64_t i = 0; i < rows * E; ++i) dst[i] = fmath::canonicalize(L[i]);
     }
-    int64_t nonfinite = 0, first_bad = -1;
-#pragma omp parallel num_threads(threads) reduction(+ : nonfinite)
-    {
-      const int t = omp_get_thread_num();
-      float* act = ws.act.data() + static_cast<size_t>(t) * E;
-      bool* flags = reinterpret_cast<bool*>(ws.groups.data() + static_cast<size_t>(t) * cfg.groups);
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < rows; ++i) {
-        const float* li = L + i * E;
-        if (!epilogue::row_is_finite(li, E)) ++nonfinite;
-        epilogue::activate_row(li, E, cfg.score, act);
-        int32_t* row_ids = ids + (r0 + i) * k;
-        if (o.hash_table) {
-          const int64_t token = read_index(*o.token_ids, r0 + i);
-          for (int j = 0; j < k; ++j) row_ids[j] = static_cast<int32_t>(read_index(*o.hash_table, token, j));
-        } else {
-          epilogue::select_topk(act, params, flags, row_ids);
-        }
-        epilogue::gather_weights(act, row_ids, params, weights + (r0 + i) * k);
-      }
-    }
+    EpilogueBlock block{L, rows, r0, &o, weights + r0 * k, ids + r0 * k, ws.act.data(), ws.groups.data(), threads};
+    const int64_t nonfinite = epilogue_rows(isa, cfg, params, block);
+    int64_t first_bad = -1;
     if (nonfinite > 0 && stats.first_nonfinite_row < 0) {
       first_bad = first_nonfinite_row(L, rows, E);
       stats.first_nonfinite_row = r0 + first_bad;

@@ -6,11 +6,11 @@
 
 namespace moerouter::cpu {
 
-AlignedFloats allocate_aligned_floats(size_t count) {
-  const size_t bytes = ((count * sizeof(float) + 63) / 64) * 64;
-  void* p = std::aligned_alloc(64, bytes ? bytes : 64);
-  if (!p) fail(ErrorCode::OutOfMemory, "cpu backend: could not allocate ", bytes, " bytes");
-  return AlignedFloats(static_cast<float*>(p));
+AlignedBytes allocate_aligned(size_t bytes) {
+  const size_t rounded = ((bytes + 63) / 64) * 64;
+  void* p = std::aligned_alloc(64, rounded ? rounded : 64);
+  if (!p) fail(ErrorCode::OutOfMemory, "cpu backend: could not allocate ", rounded, " bytes");
+  return AlignedBytes(p);
 }
 
 PackedWeights pack_weights(const TensorView& weight, const float* bias) {
@@ -31,13 +31,20 @@ PackedWeights pack_weights(const TensorView& weight, const float* bias) {
   for (size_t i = 0; i < pw.rows_f32.size(); ++i)
     pw.rows_bf16[i] = bf16_to_float(float_to_bf16(pw.rows_f32[i]));
 
-  pw.panel_data = allocate_aligned_floats(static_cast<size_t>(pw.panels * H * kPanel));
-  float* out = pw.panel_data.get();
+  const bool bf16 = weight.dtype == DType::BF16;
+  const size_t count = static_cast<size_t>(pw.panels * H * kPanel);
+  pw.panels_f32 = allocate_aligned(count * sizeof(float));
+  if (bf16) pw.panels_bf16 = allocate_aligned(count * sizeof(uint16_t));
+  auto* out32 = static_cast<float*>(pw.panels_f32.get());
+  auto* out16 = static_cast<uint16_t*>(pw.panels_bf16.get());
+  const auto* src16 = static_cast<const uint16_t*>(weight.data);
+  size_t i = 0;
   for (int64_t p = 0; p < pw.panels; ++p)
     for (int64_t k = 0; k < H; ++k)
-      for (int j = 0; j < kPanel; ++j) {
+      for (int j = 0; j < kPanel; ++j, ++i) {
         const int64_t e = p * kPanel + j;
-        *out++ = e < E ? pw.rows_f32[e * H + k] : 0.0f;
+        out32[i] = e < E ? pw.rows_f32[e * H + k] : 0.0f;
+        if (bf16) out16[i] = e < E ? src16[e * H + k] : 0;
       }
   if (bias) pw.bias.assign(bias, bias + E);
   return pw;

@@ -1,0 +1,15 @@
+#include "epilogue_rows.hpp"
+
+namespace moerouter::cpu {
+
+int64_t epilogue_rows(Isa isa, const RouterConfig& cfg, const epilogue::Params& params,
+                      const EpilogueBlock& block) {
+  switch (isa) {
+    case Isa::Avx512: return epilogue_rows_avx512(cfg, params, block);
+    case Isa::Avx2: return epilogue_rows_avx2(cfg, params, block);
+    case Isa::Scalar: break;
+  }
+  return epilogue_rows_scalar(cfg, params, block);
+}
+
+}  // namespace moerouter::cpu
