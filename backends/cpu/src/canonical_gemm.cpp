@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include <omp.h>
 
@@ -35,31 +36,48 @@ void canonical_gemm(Isa isa, const PackedWeights& w, const float* x, int64_t ldx
   const TileKernel tile = kernel_for(isa);
   const int64_t E = w.experts, H = w.hidden;
   const int64_t groups = (n + kGroupRows - 1) / kGroupRows;
-  const int64_t items = groups * w.panels;
   const bool bf16 = w.has_bf16_panels() && n <= kBf16PanelMaxRows;
-  // Work items are (panel, group of up to 64 rows); each output is computed whole, in contract
-  // order, by one thread, so neither the thread count nor the schedule changes a bit. Items cover
-  // panels too, so N = 1 still keeps every thread busy.
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-  for (int64_t item = 0; item < items; ++item) {
-    const int64_t p = item / groups;
-    const int64_t r_begin = (item % groups) * kGroupRows;
-    const int64_t r_end = std::min(n, r_begin + kGroupRows);
-    alignas(64) float totals[kGroupRows * kPanel];
-    for (int64_t k0 = 0; k0 < H; k0 += kBlockK) {
-      const int64_t k1 = std::min(H, k0 + kBlockK);
-      const void* panel = w.panel(p, bf16);  // kernels index it by absolute k
-      for (int64_t r0 = r_begin; r0 < r_end; r0 += kTileRows) {
-        const int rows = static_cast<int>(std::min<int64_t>(kTileRows, r_end - r0));
-        const float* x_rows[kTileRows];
-        for (int r = 0; r < kTileRows; ++r) x_rows[r] = x + std::min(r0 + r, n - 1) * ldx;
-        tile(x_rows, rows, panel, bf16, k0, k1, totals + (r0 - r_begin) * kPanel);
+  // Work items are (group of up to 64 rows, span of panels). With many row groups an item spans
+  // every panel, so its x slice (64 rows x one K block) stays in L2 while all of W streams past
+  // once per item; with few row groups (small N) an item is one panel, so N = 1 still keeps every
+  // thread busy. Each output is computed whole, in contract order, by one thread, so neither the
+  // thread count nor the schedule changes a bit.
+  const int64_t span = groups >= 2 * threads ? w.panels : 1;
+  const int64_t spans = (w.panels + span - 1) / span;
+  const int64_t items = groups * spans;
+#pragma omp parallel num_threads(threads)
+  {
+    static thread_local std::vector<float> totals_storage;
+    if (totals_storage.size() < static_cast<size_t>(kGroupRows * kPanel * span))
+      totals_storage.resize(static_cast<size_t>(kGroupRows * kPanel * span));
+    float* totals = totals_storage.data();
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t p_begin = (item / groups) * span;
+      const int64_t p_end = std::min(w.panels, p_begin + span);
+      const int64_t r_begin = (item % groups) * kGroupRows;
+      const int64_t r_end = std::min(n, r_begin + kGroupRows);
+      for (int64_t k0 = 0; k0 < H; k0 += kBlockK) {
+        const int64_t k1 = std::min(H, k0 + kBlockK);
+        for (int64_t p = p_begin; p < p_end; ++p) {
+          const void* panel = w.panel(p, bf16);  // kernels index it by absolute k
+          float* panel_totals = totals + (p - p_begin) * kGroupRows * kPanel;
+          for (int64_t r0 = r_begin; r0 < r_end; r0 += kTileRows) {
+            const int rows = static_cast<int>(std::min<int64_t>(kTileRows, r_end - r0));
+            const float* x_rows[kTileRows];
+            for (int r = 0; r < kTileRows; ++r) x_rows[r] = x + std::min(r0 + r, n - 1) * ldx;
+            tile(x_rows, rows, panel, bf16, k0, k1, panel_totals + (r0 - r_begin) * kPanel);
+          }
+        }
+      }
+      for (int64_t p = p_begin; p < p_end; ++p) {
+        const int64_t e0 = p * kPanel;
+        const int64_t width = std::min<int64_t>(kPanel, E - e0);
+        const float* panel_totals = totals + (p - p_begin) * kGroupRows * kPanel;
+        for (int64_t r = r_begin; r < r_end; ++r)
+          std::memcpy(logits + r * E + e0, panel_totals + (r - r_begin) * kPanel, sizeof(float) * width);
       }
     }
-    const int64_t e0 = p * kPanel;
-    const int64_t width = std::min<int64_t>(kPanel, E - e0);
-    for (int64_t r = r_begin; r < r_end; ++r)
-      std::memcpy(logits + r * E + e0, totals + (r - r_begin) * kPanel, sizeof(float) * width);
   }
 }
 

@@ -5,6 +5,8 @@
 #include "canonical_gemm.hpp"
 #include "moerouter/config.hpp"
 
+// Every loop over rows and vectors is fully unrolled (#pragma GCC unroll) so the accumulator
+// arrays live in registers; without it GCC -O2 keeps them in memory (load-FMA-store per row).
 namespace moerouter::cpu {
 
 namespace {
@@ -22,26 +24,37 @@ inline __m256 load8(const void* panel, int64_t index) {
 template <int R, bool kBf16>
 void pass(const float* const* x, const void* panel, int64_t k0, int64_t k1, float* totals) {
   __m256 t[R][4];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
     for (int v = 0; v < 4; ++v)  // a fresh output (k0 == 0) has no running total yet
       t[r][v] = k0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(totals + r * kPanel + 8 * v);
   for (int64_t c0 = k0; c0 < k1; c0 += kCanonicalChunk) {
     const int64_t c1 = c0 + kCanonicalChunk < k1 ? c0 + kCanonicalChunk : k1;
     __m256 a[R][4];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 8
       for (int v = 0; v < 4; ++v) a[r][v] = _mm256_setzero_ps();
     for (int64_t k = c0; k < c1; ++k) {
       __m256 w[4];
+      #pragma GCC unroll 8
       for (int v = 0; v < 4; ++v) w[v] = load8<kBf16>(panel, k * kPanel + 8 * v);
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256 b = _mm256_set1_ps(x[r][k]);
+        #pragma GCC unroll 8
         for (int v = 0; v < 4; ++v) a[r][v] = _mm256_fmadd_ps(b, w[v], a[r][v]);
       }
     }
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 8
       for (int v = 0; v < 4; ++v) t[r][v] = c0 == 0 ? a[r][v] : _mm256_add_ps(t[r][v], a[r][v]);
   }
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
     for (int v = 0; v < 4; ++v) _mm256_storeu_ps(totals + r * kPanel + 8 * v, t[r][v]);
 }
 

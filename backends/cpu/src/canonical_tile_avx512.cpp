@@ -7,6 +7,8 @@
 #include "canonical_gemm.hpp"
 #include "moerouter/config.hpp"
 
+// Every loop over rows and vectors is fully unrolled (#pragma GCC unroll) so the accumulator
+// arrays live in registers; without it GCC -O2 keeps them in memory (load-FMA-store per row).
 namespace moerouter::cpu {
 
 namespace {
@@ -24,6 +26,7 @@ inline __m512 load16(const void* panel, int64_t index) {
 template <int R, bool kBf16>
 void tile(const float* const* x, const void* panel, int64_t k0, int64_t k1, float* totals) {
   __m512 t[R][2];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     // A fresh output (k0 == 0) has no running total yet; its first chunk sum will become it.
     t[r][0] = k0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(totals + r * kPanel);
@@ -32,21 +35,25 @@ void tile(const float* const* x, const void* panel, int64_t k0, int64_t k1, floa
   for (int64_t c0 = k0; c0 < k1; c0 += kCanonicalChunk) {
     const int64_t c1 = c0 + kCanonicalChunk < k1 ? c0 + kCanonicalChunk : k1;
     __m512 a[R][2];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) a[r][0] = a[r][1] = _mm512_setzero_ps();
     for (int64_t k = c0; k < c1; ++k) {
       const __m512 w0 = load16<kBf16>(panel, k * kPanel);
       const __m512 w1 = load16<kBf16>(panel, k * kPanel + 16);
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m512 b = _mm512_set1_ps(x[r][k]);
         a[r][0] = _mm512_fmadd_ps(b, w0, a[r][0]);
         a[r][1] = _mm512_fmadd_ps(b, w1, a[r][1]);
       }
     }
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       t[r][0] = c0 == 0 ? a[r][0] : _mm512_add_ps(t[r][0], a[r][0]);
       t[r][1] = c0 == 0 ? a[r][1] : _mm512_add_ps(t[r][1], a[r][1]);
     }
   }
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     _mm512_storeu_ps(totals + r * kPanel, t[r][0]);
     _mm512_storeu_ps(totals + r * kPanel + 16, t[r][1]);
