@@ -1257,3 +1257,31 @@ TEST_CASE("timings of route() per preset, N and mode (host clock over 20 calls; 
 }
 
 #endif  // MOEROUTER_TEST_CUDA
+
+TEST_CASE("host tensors on a CUDA router are staged through the device and give the device's bits",
+          "[cuda][sanitize]") {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  for (const char* name : {"dsv4-flash", "dsv3"}) {
+    const RouterConfig cfg = preset(name);
+    ref::Problem p = ref::generate(cfg, 70, ref::InputKind::Adversarial, 91, DType::BF16);
+    ref::add_hash_routing(p, 33, 92);
+    auto gpu = make_router(cfg, Device::Cuda);
+    auto cpu = make_router(cfg, Device::Cpu);
+    gpu->set_weights(p.w_view(), p.bias_view());
+    cpu->set_weights(p.w_view(), p.bias_view());
+    for (bool hashed : {false, true}) {
+      Call c;
+      c.counts = DType::I64;
+      if (hashed) set_hash(c, p, p.n);
+      const Result staged = host_route(*gpu, p.x_view(), c);  // every tensor in host memory
+      const Result want = host_route(*cpu, p.x_view(), c);
+      require_same_bits(staged, want, cfg.experts, cfg.top_k, std::string(name) + " host-staged vs CPU");
+      REQUIRE(staged.counts == want.counts);
+      REQUIRE(staged.stats.nonfinite_rows == want.stats.nonfinite_rows);
+      REQUIRE(staged.stats.first_nonfinite_row == want.stats.first_nonfinite_row);
+      const DeviceX dx = upload_x(p.x_view());
+      require_same_bits(device_route(*gpu, dx.view, c), want, cfg.experts, cfg.top_k,
+                        std::string(name) + " device path vs CPU");
+    }
+  }
+}

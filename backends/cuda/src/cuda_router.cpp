@@ -1,5 +1,7 @@
 #include "cuda_router.hpp"
 
+#include "host_staging.hpp"
+
 #include <climits>
 #include <cstring>
 #include <mutex>
@@ -186,6 +188,9 @@ void CudaRouterImpl::check_finite_on_device(Workspace& ws, int64_t n, cudaStream
 
 RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorView ids_out,
                                  const RouteOptions& o) {
+  // Every tensor on the host: the synchronous staging path (CLI, numpy). Mixed placement falls
+  // through to the device checks below, which name the first tensor in the wrong memory.
+  if (all_host(x, weights_out, ids_out, o)) return route_from_host(*this, x, weights_out, ids_out, o, device_);
   check_route_args(cfg_, x, weights_out, ids_out, o, DeviceType::Cuda);
   check_device_ids(x, weights_out, ids_out, o);
   if (o.threads < 0)
