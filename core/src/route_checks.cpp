@@ -1,5 +1,6 @@
 #include "moerouter/route_checks.hpp"
 
+#include <climits>
 #include <string>
 
 #include "moerouter/error.hpp"
@@ -135,6 +136,26 @@ void check_route_args(const RouterConfig& cfg, const TensorView& x, const Tensor
     check_contiguous("counts_out", *o.counts_out);
     check_alignment("counts_out", *o.counts_out);
   }
+  if (o.expert_offsets_out) {
+    check_shape1("expert_offsets_out", *o.expert_offsets_out, cfg.experts + 1);
+    check_dtype("expert_offsets_out", *o.expert_offsets_out, "int32 or int64", is_index(o.expert_offsets_out->dtype));
+    check_device("expert_offsets_out", *o.expert_offsets_out, device);
+    check_data("expert_offsets_out", *o.expert_offsets_out);
+    check_contiguous("expert_offsets_out", *o.expert_offsets_out);
+    check_alignment("expert_offsets_out", *o.expert_offsets_out);
+  }
+  if (o.token_slots_out) {
+    check_shape1("token_slots_out", *o.token_slots_out, n * k);
+    check_dtype("token_slots_out", *o.token_slots_out, "int32 or int64", is_index(o.token_slots_out->dtype));
+    check_device("token_slots_out", *o.token_slots_out, device);
+    check_data("token_slots_out", *o.token_slots_out);
+    check_contiguous("token_slots_out", *o.token_slots_out);
+    check_alignment("token_slots_out", *o.token_slots_out);
+  }
+  for (const auto* t : {&o.expert_offsets_out, &o.token_slots_out})
+    if (*t && (*t)->dtype == DType::I32 && n * k > INT32_MAX)
+      fail_arg(ErrorCode::DtypeMismatch, t == &o.expert_offsets_out ? "expert_offsets_out" : "token_slots_out",
+               "int64 when N * k exceeds 2^31 - 1", "int32 with N * k = " + std::to_string(n * k));
   if (o.token_ids.has_value() != o.hash_table.has_value())
     fail_arg(ErrorCode::InvalidArgument, "hash routing", "both token_ids and hash_table, or neither",
              o.token_ids ? "token_ids without hash_table" : "hash_table without token_ids");

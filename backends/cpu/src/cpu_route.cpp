@@ -9,6 +9,7 @@
 
 #include "canonical_gemm.hpp"
 #include "dense_gemm.hpp"
+#include "dispatch_layout.hpp"
 #include "epilogue_rows.hpp"
 #include "moerouter/cpu.hpp"
 #include "moerouter/epilogue.hpp"
@@ -123,7 +124,6 @@ RouteStats route_checked(const RouterConfig& cfg, const PackedWeights& w, GemmMo
   }
 
   const epilogue::Params params = epilogue::Params::from(cfg, w.bias.empty() ? nullptr : w.bias.data());
-  std::vector<int64_t> counts(o.counts_out ? E : 0, 0);
   auto* weights = static_cast<float*>(weights_out.data);
   auto* ids = static_cast<int32_t*>(ids_out.data);
 
@@ -143,18 +143,9 @@ RouteStats route_checked(const RouterConfig& cfg, const PackedWeights& w, GemmMo
       stats.first_nonfinite_row = r0 + first_bad;
     }
     stats.nonfinite_rows += nonfinite;
-    if (o.counts_out)
-      for (int64_t i = 0; i < rows * k; ++i) ++counts[ids[r0 * k + i]];
   }
 
-  if (o.counts_out) {
-    for (int64_t e = 0; e < E; ++e) {
-      if (o.counts_out->dtype == DType::I32)
-        static_cast<int32_t*>(o.counts_out->data)[e] = static_cast<int32_t>(counts[e]);
-      else
-        static_cast<int64_t*>(o.counts_out->data)[e] = counts[e];
-    }
-  }
+  write_dispatch_layout(ids, n, k, E, o);  // counts, expert offsets, token-slot permutation
   return stats;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cublas_gemm.hpp"
+#include "dispatch_layout.hpp"
 #include "kernels.hpp"
 #include "moerouter/epilogue.hpp"
 #include "moerouter/error.hpp"
@@ -263,6 +264,19 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
     a.hash_table = o.hash_table ? o.hash_table->data : nullptr;
     a.hash_table_i64 = o.hash_table && o.hash_table->dtype == DType::I64;
     epilogue(a, stream);
+  }
+  if (o.expert_offsets_out || o.token_slots_out) {
+    if (n > 0) {
+      dispatch_layout(static_cast<const int32_t*>(ids_out.data), n * cfg_.top_k, E, ws.layout.as<int64_t>(),
+                      o.expert_offsets_out ? o.expert_offsets_out->data : nullptr,
+                      o.expert_offsets_out && o.expert_offsets_out->dtype == DType::I64,
+                      o.token_slots_out ? o.token_slots_out->data : nullptr,
+                      o.token_slots_out && o.token_slots_out->dtype == DType::I64, stream);
+    } else if (o.expert_offsets_out) {  // no slots: every offset is 0
+      check(cudaMemsetAsync(o.expert_offsets_out->data, 0,
+                            static_cast<size_t>(E + 1) * dtype_size(o.expert_offsets_out->dtype), stream),
+            "cudaMemsetAsync(expert_offsets_out)");
+    }
   }
   return stats;
 }

@@ -50,7 +50,7 @@ bool all_host(const TensorView& x, const TensorView& weights_out, const TensorVi
   const auto host = [](const std::optional<TensorView>& t) { return !t || t->device == DeviceType::Cpu; };
   return x.device == DeviceType::Cpu && weights_out.device == DeviceType::Cpu &&
          ids_out.device == DeviceType::Cpu && host(o.logits_out) && host(o.counts_out) &&
-         host(o.token_ids) && host(o.hash_table);
+         host(o.token_ids) && host(o.hash_table) && host(o.expert_offsets_out) && host(o.token_slots_out);
 }
 
 RouteStats route_from_host(Router& router, const TensorView& x, const TensorView& weights_out,
@@ -76,7 +76,15 @@ RouteStats route_from_host(Router& router, const TensorView& x, const TensorView
   RouteOptions d = o;
   d.stream = nullptr;  // synchronous path on the legacy default stream
   d.logits_out = dl.view;
-  Staged dc, dt, dh;
+  Staged dc, dt, dh, doff, dslots;
+  if (o.expert_offsets_out) {
+    doff = stage(*o.expert_offsets_out, false, device_id, "host staging: expert_offsets_out");
+    d.expert_offsets_out = doff.view;
+  }
+  if (o.token_slots_out) {
+    dslots = stage(*o.token_slots_out, false, device_id, "host staging: token_slots_out");
+    d.token_slots_out = dslots.view;
+  }
   if (o.counts_out) {
     dc = stage(*o.counts_out, false, device_id, "host staging: counts_out");
     d.counts_out = dc.view;
@@ -96,6 +104,8 @@ RouteStats route_from_host(Router& router, const TensorView& x, const TensorView
   if (!i.empty()) check(cudaMemcpy(i.data(), di.memory.get(), i.size(), cudaMemcpyDeviceToHost), "host staging: ids");
   copy_out(dl, logits_host, "host staging: logits");
   if (o.counts_out) copy_out(dc, *o.counts_out, "host staging: counts");
+  if (o.expert_offsets_out) copy_out(doff, *o.expert_offsets_out, "host staging: expert offsets");
+  if (o.token_slots_out) copy_out(dslots, *o.token_slots_out, "host staging: token slots");
   if (!w.empty()) std::memcpy(weights_out.data, w.data(), w.size());
   if (!i.empty()) std::memcpy(ids_out.data, i.data(), i.size());
 

@@ -33,6 +33,7 @@ struct Workspace {
   int64_t rows = 0;        // capacity of `logits` in rows (x E floats)
   int64_t stage_rows = 0;  // capacity of `staging` in rows (x H floats)
   DeviceArray logits, staging, flag, cublas_workspace;
+  DeviceArray layout;      // (kMaxExperts + 1) int64: dispatch-layout offsets scratch
   cublasHandle_t cublas = nullptr;
 
   Workspace() = default;

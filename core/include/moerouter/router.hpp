@@ -16,6 +16,12 @@ struct RouteOptions {
   bool validate = false;               // non-finite logits become Error(NonFiniteInput), nothing written
   std::optional<TensorView> logits_out;  // [N, E] F32: the backend's own logits
   std::optional<TensorView> counts_out;  // [E] I32 or I64: tokens routed to each expert
+  // The dispatch layout a grouped expert GEMM consumes (either or both):
+  //   expert_offsets_out [E + 1] I32/I64: offsets[e] = slots routed to experts < e (offsets[E] = N*k);
+  //   token_slots_out   [N * k] I32/I64: the slots (token * k + rank) grouped by expert, experts in
+  //   ascending order and, within an expert, slots in ascending token order (stable).
+  std::optional<TensorView> expert_offsets_out;
+  std::optional<TensorView> token_slots_out;
   // Hash routing (DeepSeek-V4's first layers): both or neither. ids = hash_table[token_ids[n]].
   std::optional<TensorView> token_ids;   // [N] I32 or I64, each in [0, vocab)
   std::optional<TensorView> hash_table;  // [vocab, k] I32 or I64, each in [0, E)
