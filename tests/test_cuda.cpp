@@ -1256,7 +1256,6 @@ TEST_CASE("timings of route() per preset, N and mode (host clock over 20 calls; 
   ct::destroy_stream(stream);
 }
 
-#endif  // MOEROUTER_TEST_CUDA
 
 TEST_CASE("host tensors on a CUDA router are staged through the device and give the device's bits",
           "[cuda]") {
@@ -1332,3 +1331,5 @@ TEST_CASE("the dispatch layout on the GPU equals the CPU's (small, sanitizer sub
   small.score = ScoreFn::Sigmoid;
   require_layout_equal("small", small, 300);
 }
+
+#endif  // MOEROUTER_TEST_CUDA

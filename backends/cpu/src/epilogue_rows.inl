@@ -1,8 +1,14 @@
-// Included by epilogue_rows_{scalar,avx2,avx512}.cpp with MOEROUTER_EPILOGUE_FN set to the name.
+// Included by epilogue_rows_{scalar,avx2,avx512}.cpp with MOEROUTER_EPILOGUE_FN set to the name,
+// and optionally MOEROUTER_EPILOGUE_ACTIVATE to a vectorized activation that writes the same bits
+// as epilogue::activate_row (the AVX-512 one: activate_avx512.hpp).
 #include <omp.h>
 
 #include "epilogue_rows.hpp"
 #include "moerouter/route_checks.hpp"
+
+#ifndef MOEROUTER_EPILOGUE_ACTIVATE
+#define MOEROUTER_EPILOGUE_ACTIVATE epilogue::activate_row
+#endif
 
 namespace moerouter::cpu {
 
@@ -21,7 +27,7 @@ int64_t MOEROUTER_EPILOGUE_FN(const RouterConfig& cfg, const epilogue::Params& p
     for (int64_t i = 0; i < b.rows; ++i) {
       const float* li = b.logits + i * E;
       if (!epilogue::row_is_finite(li, E)) ++nonfinite;
-      epilogue::activate_row(li, E, cfg.score, act);
+      MOEROUTER_EPILOGUE_ACTIVATE(li, E, cfg.score, act);
       int32_t* row_ids = b.ids + i * k;
       if (o.hash_table) {
         const int64_t token = read_index(*o.token_ids, b.first_row + i);
