@@ -8,7 +8,7 @@
 # may exist afterwards — nor any temporary beside them. The ABSENT files are deleted first and
 # their directories created, so a file that exists afterwards was written by this run.
 # EXPECT=ok: exit status 0, STDOUT matched, every PRESENT file exists (also deleted first, so
-# a stale file from an earlier run cannot pass the test).
+# a stale file from an earlier run cannot pass the test), and no ABSENT file does.
 
 set(cmd "")
 set(seen_separator FALSE)
@@ -67,6 +67,11 @@ elseif(EXPECT STREQUAL "ok")
   foreach(f IN LISTS present)
     if(NOT EXISTS "${f}")
       string(APPEND problems "expected the file '${f}', it does not exist\n")
+    endif()
+  endforeach()
+  foreach(f IN LISTS absent)
+    if(EXISTS "${f}")
+      string(APPEND problems "expected no file '${f}', but it exists\n")
     endif()
   endforeach()
 else()

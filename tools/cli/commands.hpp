@@ -9,6 +9,9 @@ class App;
 namespace moerouter::cli {
 
 void add_route_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
+void add_check_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_golden_command(CLI::App& app);
 

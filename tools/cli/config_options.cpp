@@ -30,19 +30,31 @@ void add_config_options(CLI::App& cmd, ConfigOptions& o) {
   cmd.add_option("--scale", o.scale, "Routed scaling factor")->group(group);
 }
 
-RouterConfig build_config(const ConfigOptions& o) {
+RouterConfig build_config(const ConfigOptions& o, const io::RouterConfigHint* fallback) {
   RouterConfig cfg;
   if (o.preset) {
     cfg = preset(*o.preset);
   } else {
+    const io::RouterConfigHint none;
+    const io::RouterConfigHint& f = fallback ? *fallback : none;
     std::string missing;
-    if (!o.hidden) missing += " --hidden";
-    if (!o.experts) missing += " --experts";
-    if (!o.top_k) missing += " --top-k";
-    if (!o.score) missing += " --score";
+    if (!o.hidden && !f.hidden) missing += " --hidden";
+    if (!o.experts && !f.experts) missing += " --experts";
+    if (!o.top_k && !f.top_k) missing += " --top-k";
+    if (!o.score && !f.score) missing += " --score";
     if (!missing.empty())
-      fail_arg(ErrorCode::InvalidArgument, "config", "--preset NAME, or all of --hidden --experts --top-k --score",
+      fail_arg(ErrorCode::InvalidArgument, "config",
+               "--preset NAME, or all of --hidden --experts --top-k --score" +
+                   (fallback ? " (given or found in " + f.source + ")" : std::string()),
                "no" + missing);
+    if (f.hidden) cfg.hidden = *f.hidden;
+    if (f.experts) cfg.experts = *f.experts;
+    if (f.top_k) cfg.top_k = *f.top_k;
+    if (f.score) cfg.score = *f.score;
+    if (f.groups) cfg.groups = *f.groups;
+    if (f.topk_groups) cfg.topk_groups = *f.topk_groups;
+    if (f.scale) cfg.scale = *f.scale;
+    if (f.renormalize) cfg.renormalize = *f.renormalize;
   }
   if (o.hidden) cfg.hidden = *o.hidden;
   if (o.experts) cfg.experts = *o.experts;
@@ -54,6 +66,11 @@ RouterConfig build_config(const ConfigOptions& o) {
   if (o.no_renormalize) cfg.renormalize = false;
   validate(cfg);
   return cfg;
+}
+
+std::string describe_math(const RouterConfig& cfg) {
+  const std::string s = describe(cfg);
+  return s.substr(0, s.find(" gemm="));
 }
 
 void add_run_options(CLI::App& cmd, RunOptions& o) {

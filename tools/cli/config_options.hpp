@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "io/hf_config.hpp"
 #include "moerouter/config.hpp"
 #include "moerouter/registry.hpp"
 
@@ -25,8 +26,14 @@ struct ConfigOptions {
 
 void add_config_options(CLI::App& cmd, ConfigOptions& opts);
 // The config the options describe, validated (throws InvalidArgument naming the bad field).
-// Without --preset, --hidden, --experts, --top-k and --score are required.
-RouterConfig build_config(const ConfigOptions& opts);
+// Precedence: explicit fields, then --preset, then `fallback` (a checkpoint's config.json and
+// tensor shapes), which is used only without --preset. Without either, --hidden, --experts,
+// --top-k and --score are required.
+RouterConfig build_config(const ConfigOptions& opts, const io::RouterConfigHint* fallback = nullptr);
+
+// describe(cfg) without the gemm mode, for commands where the mode is not the config's to say
+// (compare: each side has its own; check: their kernel's).
+std::string describe_math(const RouterConfig& cfg);
 
 struct RunOptions {
   std::string device = "auto";

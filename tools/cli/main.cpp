@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
     return "moerouter: error: " + std::string(e.what()) + " (see --help)\n";
   });
   moerouter::cli::add_route_command(app);
+  moerouter::cli::add_inspect_command(app);
+  moerouter::cli::add_compare_command(app);
+  moerouter::cli::add_check_command(app);
   moerouter::cli::add_demo_command(app);
   moerouter::cli::add_golden_command(app);
 

@@ -1,5 +1,6 @@
-// `moerouter route`: route hidden states from .npy files, write weights and ids as .npy.
-// Nothing is written unless everything (reading, config, route()) succeeded.
+// `moerouter route`: route hidden states from .npy files with gate tensors from .npy files or a
+// checkpoint layer; write weights and ids as .npy. Nothing is written unless everything
+// (reading, config, route()) succeeded.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -12,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/config_options.hpp"
+#include "cli/input_options.hpp"
 #include "io/npy.hpp"
 #include "moerouter/error.hpp"
 #include "moerouter/registry.hpp"
@@ -20,23 +22,16 @@ namespace moerouter::cli {
 
 namespace {
 
-using io::NpyArray;
 using io::NpyDType;
 
 struct RouteArgs {
   ConfigOptions config;
   RunOptions run;
-  std::string x, weight;
-  std::optional<std::string> bias, token_ids, hash_table;
+  InputOptions inputs;
   std::string out_weights, out_ids;
   std::optional<std::string> out_logits, out_counts;
   bool validate = false;
 };
-
-std::optional<NpyArray> read_optional(const std::optional<std::string>& path, const io::NpyExpect& e) {
-  if (!path) return std::nullopt;
-  return io::read_npy(*path, e);
-}
 
 // Caught before the (possibly long) route() rather than when writing.
 void check_distinct_outputs(const RouteArgs& a) {
@@ -49,19 +44,16 @@ void check_distinct_outputs(const RouteArgs& a) {
 
 void run_route(const RouteArgs& a) {
   check_distinct_outputs(a);
-  RouterConfig cfg = build_config(a.config);
+  const std::optional<CheckpointLayer> ckpt = open_checkpoint_layer(a.inputs);
+  RouterConfig cfg = input_config(a.config, ckpt);
   cfg.gemm = run_gemm(a.run);
   const Device device = run_device(a.run);
-  const int64_t H = cfg.hidden, E = cfg.experts, k = cfg.top_k;
+  const int64_t E = cfg.experts, k = cfg.top_k;
 
-  // Inputs are checked against the config here, so messages name the file; route() checks again.
-  NpyArray x = io::read_npy(a.x, {"--x", {NpyDType::F32, NpyDType::BF16}, {-1, H}});
-  NpyArray w = io::read_npy(a.weight, {"--weight", {NpyDType::F32, NpyDType::BF16}, {E, H}});
-  const int64_t n = x.shape[0];
-  auto bias = read_optional(a.bias, {"--bias", {NpyDType::F32}, {E}});
-  auto token_ids = read_optional(a.token_ids, {"--token-ids", {NpyDType::I32, NpyDType::I64}, {n}});
-  auto hash_table =
-      read_optional(a.hash_table, {"--hash-table", {NpyDType::I32, NpyDType::I64}, {-1, k}});
+  // Inputs are checked against the config here, so messages name the file or checkpoint tensor;
+  // route() checks again.
+  const RouterInputs in = load_inputs(a.inputs, ckpt, cfg, /*complete=*/true);
+  const int64_t n = in.x->shape[0];
 
   std::vector<float> weights(static_cast<size_t>(n * k));
   std::vector<int32_t> ids(static_cast<size_t>(n * k));
@@ -73,13 +65,13 @@ void run_route(const RouteArgs& a) {
   opt.validate = a.validate;
   if (a.out_logits) opt.logits_out = TensorView::matrix(logits.data(), DType::F32, n, E);
   if (a.out_counts) opt.counts_out = TensorView::vector(counts.data(), DType::I64, E);
-  if (token_ids) opt.token_ids = token_ids->view();
-  if (hash_table) opt.hash_table = hash_table->view();
+  opt.token_ids = in.token_ids;
+  opt.hash_table = in.hash_table;
 
   auto router = make_router(cfg, device);
-  router->set_weights(w.view(), bias ? std::optional<TensorView>(bias->view()) : std::nullopt);
+  router->set_weights(*in.weight, in.bias);
   const auto t0 = std::chrono::steady_clock::now();
-  const RouteStats stats = router->route(x.view(), TensorView::matrix(weights.data(), n, k),
+  const RouteStats stats = router->route(*in.x, TensorView::matrix(weights.data(), n, k),
                                          TensorView::matrix(ids.data(), n, k), opt);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
@@ -91,6 +83,7 @@ void run_route(const RouteArgs& a) {
   if (a.out_counts) outputs.push_back({*a.out_counts, NpyDType::I64, {E}, counts.data()});
   io::write_npy_all(outputs);
 
+  if (ckpt) std::printf("moerouter route: %s, config %s\n", ckpt->describe().c_str(), describe(cfg).c_str());
   std::printf("moerouter route: %lld rows, device %s (backend %s, kernel %s), gemm %s, %.3f ms, "
               "%lld non-finite rows\n",
               static_cast<long long>(stats.rows), to_string(stats.device), router->backend_name(),
@@ -102,21 +95,11 @@ void run_route(const RouteArgs& a) {
 void add_route_command(CLI::App& app) {
   auto args = std::make_shared<RouteArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "route", "Route hidden states X [N,H] with gate weights W [E,H] (.npy files); write the "
-               "routing weights [N,k] <f4 and expert ids [N,k] <i4");
+      "route", "Route hidden states X [N,H] with gate weights W [E,H] (.npy files, or one layer of a "
+               "safetensors checkpoint); write the routing weights [N,k] <f4 and expert ids [N,k] <i4");
   add_config_options(*cmd, args->config);
 
-  const char* in = "Inputs (.npy, C order; bfloat16 as <u2 raw bits or |V2)";
-  cmd->add_option("--x", args->x, "Hidden states [N,H], float32 or bfloat16")->type_name("FILE.npy")->required()->group(in);
-  cmd->add_option("--weight", args->weight, "Gate weights [E,H], float32 or bfloat16")->type_name("FILE.npy")->required()->group(in);
-  cmd->add_option("--bias", args->bias, "Selection bias [E], float32")->type_name("FILE.npy")->group(in);
-  auto* tok = cmd->add_option("--token-ids", args->token_ids, "Hash routing: token ids [N], int32/int64")->type_name("FILE.npy")
-                  ->group(in);
-  auto* table = cmd->add_option("--hash-table", args->hash_table,
-                                "Hash routing: expert table [vocab,k], int32/int64")->type_name("FILE.npy")
-                    ->group(in);
-  tok->needs(table);
-  table->needs(tok);
+  add_input_options(*cmd, args->inputs, /*x_required=*/true);
 
   const char* out = "Outputs (written only when routing succeeded)";
   cmd->add_option("--out-weights", args->out_weights, "Routing weights [N,k] <f4")->type_name("FILE.npy")->required()->group(out);
