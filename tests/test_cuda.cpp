@@ -1332,4 +1332,50 @@ TEST_CASE("the dispatch layout on the GPU equals the CPU's (small, sanitizer sub
   require_layout_equal("small", small, 300);
 }
 
+
+// N * E > 2^31: every index on the device path must be 64-bit. Hidden (8.6 GB of logits on the
+// device); run with "[huge]". A strided sample of rows is compared with the CPU, which is valid
+// because canonical output is batch-invariant.
+TEST_CASE("N * E > 2^31 routes correctly on the GPU (strided sample against the CPU)", "[.][cuda][huge]") {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  RouterConfig cfg;
+  cfg.hidden = 64;
+  cfg.experts = 1024;
+  cfg.top_k = 8;
+  cfg.score = ScoreFn::Sigmoid;
+  const int64_t n = (int64_t(1) << 31) / cfg.experts + 4099;  // N * E = 2^31 + 4099 * 1024
+  REQUIRE(n * cfg.experts > (int64_t(1) << 31));
+  const ref::Problem p = ref::generate(cfg, n, ref::InputKind::Random, 77, DType::BF16);
+  auto gpu = make_router(cfg, Device::Cuda);
+  auto cpu = make_router(cfg, Device::Cpu);
+  gpu->set_weights(p.w_view(), p.bias_view());
+  cpu->set_weights(p.w_view(), p.bias_view());
+  const DeviceX dx = upload_x(p.x_view());
+  const int k = cfg.top_k;
+  DeviceBuffer dw(static_cast<size_t>(n * k) * 4), di(static_cast<size_t>(n * k) * 4);
+  dw.fill(kPoisonByte);
+  di.fill(kPoisonByte);
+  gpu->route(dx.view, TensorView::matrix(dw.data(), DType::F32, n, k, DeviceType::Cuda, 0),
+             TensorView::matrix(di.data(), DType::I32, n, k, DeviceType::Cuda, 0));
+  ct::device_synchronize();
+  REQUIRE(dw.guards_intact());
+  REQUIRE(di.guards_intact());
+  const std::vector<float> gw = dw.to_host<float>();
+  const std::vector<int32_t> gi = di.to_host<int32_t>();
+  // Rows spread over the whole batch, the last rows (where 32-bit offsets would wrap) included.
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < n; r += 9973) rows.push_back(r);
+  for (int64_t r = n - 64; r < n; ++r) rows.push_back(r);
+  for (int64_t r : rows) {
+    const TensorView xr = TensorView::matrix(const_cast<uint16_t*>(p.x_bf16.data()) + r * cfg.hidden,
+                                             DType::BF16, 1, cfg.hidden);
+    float w[8];
+    int32_t ids[8];
+    cpu->route(xr, TensorView::matrix(w, 1, k), TensorView::matrix(ids, 1, k));
+    INFO("row " << r);
+    REQUIRE(std::memcmp(ids, &gi[r * k], sizeof ids) == 0);
+    REQUIRE(std::memcmp(w, &gw[r * k], sizeof w) == 0);
+  }
+}
+
 #endif  // MOEROUTER_TEST_CUDA
