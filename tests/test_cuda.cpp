@@ -1378,4 +1378,27 @@ TEST_CASE("N * E > 2^31 routes correctly on the GPU (strided sample against the 
   }
 }
 
+
+TEST_CASE("device out-of-memory is an out_of_memory error and the router keeps working", "[cuda]") {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  const RouterConfig cfg = preset("dsv4-pro");
+  const ref::Problem p = ref::generate(cfg, 16, ref::InputKind::Random, 81, DType::BF16);
+  auto gpu = make_router(cfg, Device::Cuda);
+  gpu->set_weights(p.w_view(), p.bias_view());
+  auto& cuda_router = dynamic_cast<cuda::CudaRouter&>(*gpu);
+  // 2^36 rows of logits: 100 TB, more than any device has.
+  try {
+    cuda_router.reserve(int64_t(1) << 36);
+    FAIL("no error");
+  } catch (const Error& e) {
+    INFO(e.what());
+    CHECK(e.code() == ErrorCode::OutOfMemory);
+  }
+  auto cpu = make_router(cfg, Device::Cpu);
+  cpu->set_weights(p.w_view(), p.bias_view());
+  const DeviceX dx = upload_x(p.x_view());
+  require_same_bits(device_route(*gpu, dx.view, Call{}), host_route(*cpu, p.x_view(), Call{}), cfg.experts,
+                    cfg.top_k, "after a failed reserve");
+}
+
 #endif  // MOEROUTER_TEST_CUDA
