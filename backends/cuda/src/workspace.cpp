@@ -46,12 +46,14 @@ void Workspace::ensure(int64_t n, bool need_stage, bool need_cublas, bool captur
   if (!layout.get()) layout = DeviceArray((kMaxExperts + 1) * sizeof(int64_t), "the dispatch-layout scratch");
   if (rows < n) {
     logits = DeviceArray();  // free first: the old and new buffers need not coexist
+    rows = 0;                // until the new buffer exists (an allocation failure leaves none)
     logits = DeviceArray(static_cast<size_t>(n) * experts * sizeof(float), "the logits workspace");
     rows = n;
   }
   const int64_t want_stage = std::min(n, kStageRows);
   if (need_stage && stage_rows < want_stage) {
     staging = DeviceArray();
+    stage_rows = 0;
     staging = DeviceArray(static_cast<size_t>(want_stage) * hidden * sizeof(float), "the x staging buffer");
     stage_rows = want_stage;
   }
