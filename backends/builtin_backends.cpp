@@ -1,7 +1,9 @@
 // make_router(): registers the backends this build has (explicitly, because static libraries drop
 // self-registering objects nobody references), then picks one.
 #include <mutex>
+#include <optional>
 
+#include "auto_router.hpp"
 #include "moerouter/cpu.hpp"
 #include "moerouter/error.hpp"
 #include "moerouter/registry.hpp"
@@ -23,14 +25,10 @@ void register_builtins() {
   });
 }
 
-const Backend* find(DeviceType type) {
-  static thread_local Backend found;
+std::optional<Backend> find(DeviceType type) {
   for (const auto& b : registered_backends())
-    if (b.device == type) {
-      found = b;
-      return &found;
-    }
-  return nullptr;
+    if (b.device == type) return b;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -38,7 +36,7 @@ const Backend* find(DeviceType type) {
 bool device_available(Device device) {
   register_builtins();
   if (device == Device::Auto) return true;
-  const Backend* b = find(device == Device::Cpu ? DeviceType::Cpu : DeviceType::Cuda);
+  const std::optional<Backend> b = find(device == Device::Cpu ? DeviceType::Cpu : DeviceType::Cuda);
   return b && b->available();
 }
 
@@ -46,12 +44,15 @@ std::unique_ptr<Router> make_router(const RouterConfig& cfg, Device device) {
   validate(cfg);
   register_builtins();
   if (device == Device::Auto) {
-    const Backend* gpu = find(DeviceType::Cuda);
-    if (gpu && gpu->available()) return gpu->create(cfg);
+    // With a GPU: each call goes where its tensors live (AutoRouter); without: the CPU router.
+    const std::optional<Backend> gpu = find(DeviceType::Cuda);
+    const std::optional<Backend> cpu = find(DeviceType::Cpu);
+    if (gpu && cpu && gpu->available())
+      return std::make_unique<AutoRouter>(cpu->create(cfg), gpu->create(cfg));
     device = Device::Cpu;
   }
   const DeviceType type = device == Device::Cpu ? DeviceType::Cpu : DeviceType::Cuda;
-  const Backend* b = find(type);
+  const std::optional<Backend> b = find(type);
   if (!b)
     fail_arg(ErrorCode::BackendUnavailable, "device", std::string("a backend built into this library (") +
              (type == DeviceType::Cuda ? "rebuild with MOEROUTER_CUDA=ON" : "cpu") + ")", to_string(device));

@@ -526,11 +526,36 @@ TEST_CASE("the CUDA backend is registered and reports whether a device is presen
     return;
   }
   std::printf("CUDA device: %s\n", ct::device_name().c_str());
-  auto r = make_router(cfg);  // Auto picks the GPU when one is present
+  auto r = make_router(cfg, Device::Cuda);
   REQUIRE(r->device() == DeviceType::Cuda);
   REQUIRE(std::string(r->backend_name()) == "cuda");
   for (GemmMode m : {GemmMode::Canonical, GemmMode::Fp32, GemmMode::Bf16}) REQUIRE(r->supports(m));
   REQUIRE(dynamic_cast<cuda::CudaRouter*>(r.get()) != nullptr);
+}
+
+TEST_CASE("Device::Auto routes each call where its tensors live; mixed placement is rejected", "[cuda]") {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  const RouterConfig cfg = preset("dsv4-flash");
+  const ref::Problem p = ref::generate(cfg, 33, ref::InputKind::Random, 61, DType::BF16);
+  auto autor = make_router(cfg);  // Auto with a GPU present
+  REQUIRE(autor->device() == DeviceType::Cuda);
+  for (GemmMode m : {GemmMode::Canonical, GemmMode::Fp32, GemmMode::Bf16}) REQUIRE(autor->supports(m));
+  autor->set_weights(p.w_view(), p.bias_view());
+  auto cpu = make_router(cfg, Device::Cpu);
+  cpu->set_weights(p.w_view(), p.bias_view());
+  const Result host = host_route(*autor, p.x_view(), Call{});
+  REQUIRE(host.stats.device == DeviceType::Cpu);  // host tensors: the CPU backend
+  const DeviceX dx = upload_x(p.x_view());
+  const Result dev = device_route(*autor, dx.view, Call{});
+  REQUIRE(dev.stats.device == DeviceType::Cuda);  // device tensors: the CUDA backend
+  const Result want = host_route(*cpu, p.x_view(), Call{});
+  require_same_bits(host, want, cfg.experts, cfg.top_k, "auto, host tensors");
+  require_same_bits(dev, want, cfg.experts, cfg.top_k, "auto, device tensors");
+  {
+    DeviceCall call(*autor, p.x_view(), Call{});  // host x, device outputs
+    REQUIRE_ERROR(call.run(), ErrorCode::DeviceMismatch);
+    REQUIRE(call.untouched());
+  }
 }
 
 // ---- the differential suite: canonical CUDA == canonical CPU, bit for bit ---------------------------

@@ -90,7 +90,14 @@ void add_run_options(CLI::App& cmd, RunOptions& o) {
       ->group(group);
 }
 
-Device run_device(const RunOptions& o) { return parse_device(o.device); }
+// The CLI hands the router host tensors, which a Device::Auto router would route on the CPU; for
+// the CLI "auto" means the best device instead: CUDA when built and present (the CUDA router
+// stages host tensors through device memory), else the CPU.
+Device run_device(const RunOptions& o) {
+  const Device d = parse_device(o.device);
+  if (d != Device::Auto) return d;
+  return device_available(Device::Cuda) ? Device::Cuda : Device::Cpu;
+}
 GemmMode run_gemm(const RunOptions& o) { return parse_gemm_mode(o.gemm); }
 
 }  // namespace moerouter::cli
