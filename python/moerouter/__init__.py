@@ -27,7 +27,7 @@ from ._moerouter import (
 )
 from ._arrays import bf16_bits
 from ._check import check
-from ._router import RouteResult, Router
+from ._router import DispatchLayout, RouteResult, Router
 
 # Public classes present themselves as moerouter.X (tracebacks, reprs, pickles), not as members of
 # the private extension module they are defined in.
@@ -37,6 +37,6 @@ del _cls
 
 __all__ = [
     "CANONICAL_CHUNK", "CONTRACT_VERSION", "DEFAULT_MAX_WEIGHT_ULP", "ERROR_CODES", "MAX_EXPERTS",
-    "MAX_TOP_K", "CheckReport", "Config", "Disagreement", "Error", "RouteResult", "RouteStats",
-    "Router", "bf16_bits", "check", "device_available", "preset", "presets",
+    "MAX_TOP_K", "CheckReport", "Config", "Disagreement", "DispatchLayout", "Error", "RouteResult",
+    "RouteStats", "Router", "bf16_bits", "check", "device_available", "preset", "presets",
 ]

@@ -5,6 +5,7 @@ asked to route on: a numpy array routes on the CPU backend, a torch CUDA tensor 
 backend of its device, on the caller's current stream. Outputs are allocated by the input's own
 library on the input's device (zero-copy: the C++ core writes straight into them).
 """
+import collections
 import contextlib
 import threading
 
@@ -17,6 +18,23 @@ from ._moerouter import _Router
 _DEVICES = ("auto", CPU, CUDA)
 
 
+class DispatchLayout(collections.namedtuple("DispatchLayout",
+                                            ("counts", "expert_offsets", "token_slots"))):
+    """The dispatch layout a grouped expert GEMM consumes, from route(layout=True); all int64,
+    on the input's device, allocated by the input's library:
+
+    counts          [E]      tokens routed to each expert
+    expert_offsets  [E + 1]  offsets[e] = slots routed to experts < e; offsets[0] = 0,
+                             offsets[E] = N * k, diff(offsets) = counts
+    token_slots     [N * k]  the slots (token * k + rank, i.e. indices into ids.ravel()) grouped
+                             by expert, experts ascending, slots ascending within an expert:
+                             token_slots[offsets[e]:offsets[e + 1]] are the slots routed to
+                             expert e, and token_slots // k their tokens.
+    """
+
+    __slots__ = ()
+
+
 class RouteResult(tuple):
     """What Router.route() returns: the pair (weights, ids) — so `weights, ids = router.route(x)`
     works — with every output also an attribute:
@@ -25,13 +43,15 @@ class RouteResult(tuple):
     ids      [N, k] int32
     counts   [E] int64 tokens per expert when route(counts=True), else None
     logits   [N, E] float32, the backend's own logits, when route(logits=True), else None
+    layout   DispatchLayout (counts, expert_offsets, token_slots) when route(layout=True), else None
     stats    RouteStats: rows, nonfinite_rows, first_nonfinite_row, device, gemm, kernel
     """
 
-    def __new__(cls, weights, ids, counts=None, logits=None, stats=None):
+    def __new__(cls, weights, ids, counts=None, logits=None, stats=None, layout=None):
         self = super().__new__(cls, (weights, ids))
         self.counts = counts
         self.logits = logits
+        self.layout = layout
         self.stats = stats
         return self
 
@@ -125,16 +145,14 @@ class Router:
         gemm      overrides the Router's gemm mode for this call
         counts    also return tokens per expert, [E] int64 (result.counts)
         logits    also return the backend's own logits, [N, E] float32 (result.logits)
-        layout    the dispatch layout: not in the C++ API yet, raises Error('unsupported')
+        layout    also return the dispatch layout for a grouped expert GEMM (result.layout, a
+                  DispatchLayout of int64 counts [E], expert_offsets [E+1], token_slots [N*k]);
+                  its counts are the same array as result.counts when counts=True too
         validate  NaN/inf logits raise Error('non_finite_input') naming the first bad row
         threads   CPU threads for this call (0: OpenMP's default)
         stream    CUDA stream handle (int) to run on; default: the caller's current stream
                   (torch.cuda.current_stream() for torch tensors). CUDA calls are asynchronous.
         """
-        if layout:
-            raise error("unsupported",
-                        "layout: the dispatch layout (expert offsets [E+1], token-slot permutation "
-                        "[N*k]) is not in the C++ API yet; counts=True gives tokens per expert")
         x, x_bits = _arrays.unwrap(x)
         kind, index = _arrays.device_of(x, "x")
         if self._device != "auto" and kind != self._device:
@@ -149,14 +167,20 @@ class Router:
         alloc = _arrays.allocator_for(x, kind, index)
         weights = alloc((n, k), "float32")
         ids = alloc((n, k), "int32")
-        counts_out = alloc((experts,), "int64") if counts else None
+        # The layout's counts are the counts: one array, filled once, when both are asked for.
+        counts_out = alloc((experts,), "int64") if counts or layout else None
         logits_out = alloc((n, experts), "float32") if logits else None
+        offsets_out = alloc((experts + 1,), "int64") if layout else None
+        slots_out = alloc((n * k,), "int64") if layout else None
         stats = backend.route_into(
             x, weights, ids, counts_out=counts_out, logits_out=logits_out,
+            expert_offsets_out=offsets_out, token_slots_out=slots_out,
             token_ids=_arrays.detach(token_ids), hash_table=_arrays.detach(hash_table), gemm=gemm,
             validate=validate, threads=threads, stream=run_stream, dlpack_stream=dlpack_stream,
             x_bf16_bits=x_bits)
-        return RouteResult(weights, ids, counts_out, logits_out, stats)
+        dispatch = DispatchLayout(counts_out, offsets_out, slots_out) if layout else None
+        return RouteResult(weights, ids, counts_out if counts else None, logits_out, stats,
+                           dispatch)
 
     __call__ = route
 

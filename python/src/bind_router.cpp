@@ -54,9 +54,10 @@ void set_weights(Router& r, py::handle weight, py::handle bias, bool weight_bf16
 // Every array argument is imported (and so checked for dtype/device/rank) before the router
 // checks shapes and writes anything; an error leaves the outputs untouched.
 Stats route_into(Router& r, py::handle x, py::handle weights_out, py::handle ids_out,
-                 py::handle counts_out, py::handle logits_out, py::handle token_ids,
-                 py::handle hash_table, const py::object& gemm, bool validate, int threads,
-                 const py::object& stream, const py::object& dlpack_stream, bool x_bf16_bits) {
+                 py::handle counts_out, py::handle logits_out, py::handle expert_offsets_out,
+                 py::handle token_slots_out, py::handle token_ids, py::handle hash_table,
+                 const py::object& gemm, bool validate, int threads, const py::object& stream,
+                 const py::object& dlpack_stream, bool x_bf16_bits) {
   ImportOptions in;
   if (!dlpack_stream.is_none()) in.dlpack_stream = dlpack_stream.cast<int64_t>();
   ImportOptions out = in;
@@ -71,6 +72,8 @@ Stats route_into(Router& r, py::handle x, py::handle weights_out, py::handle ids
   const Imported iv = import_tensor(ids_out, "ids_out", out);
   const std::optional<Imported> cv = import_optional(counts_out, "counts_out", out);
   const std::optional<Imported> lv = import_optional(logits_out, "logits_out", out);
+  const std::optional<Imported> ov = import_optional(expert_offsets_out, "expert_offsets_out", out);
+  const std::optional<Imported> sv = import_optional(token_slots_out, "token_slots_out", out);
 
   RouteOptions o;
   o.stream = stream.is_none() ? nullptr : reinterpret_cast<void*>(stream.cast<intptr_t>());
@@ -81,6 +84,8 @@ Stats route_into(Router& r, py::handle x, py::handle weights_out, py::handle ids
   o.hash_table = view_of(table);
   o.counts_out = view_of(cv);
   o.logits_out = view_of(lv);
+  o.expert_offsets_out = view_of(ov);
+  o.token_slots_out = view_of(sv);
 
   RouteStats s;
   {
@@ -126,6 +131,7 @@ void bind_router(py::module_& m) {
            py::arg("weight_bf16_bits") = false)
       .def("route_into", &route_into, py::arg("x"), py::arg("weights_out"), py::arg("ids_out"),
            py::kw_only(), py::arg("counts_out") = py::none(), py::arg("logits_out") = py::none(),
+           py::arg("expert_offsets_out") = py::none(), py::arg("token_slots_out") = py::none(),
            py::arg("token_ids") = py::none(), py::arg("hash_table") = py::none(),
            py::arg("gemm") = py::none(), py::arg("validate") = false, py::arg("threads") = 0,
            py::arg("stream") = py::none(), py::arg("dlpack_stream") = py::none(),

@@ -24,8 +24,12 @@ def test_python_equals_cli(tmp_path, name):
     subprocess.run([CLI, "route", "--preset", name, "--x", tmp_path / "x.npy",
                     "--weight", tmp_path / "weight.npy", "--bias", tmp_path / "bias.npy",
                     "--device", "cpu", "--out-ids", out["ids"], "--out-weights", out["weights"],
-                    "--out-logits", out["logits"]], check=True, capture_output=True)
-    ours = moerouter.Router(name, weight, bias, device="cpu").route(x, logits=True)
+                    "--out-logits", out["logits"], "--out-layout", tmp_path / "layout"],
+                   check=True, capture_output=True)
+    ours = moerouter.Router(name, weight, bias, device="cpu").route(x, logits=True, layout=True)
     assert np.load(out["ids"]).tobytes() == ours.ids.tobytes()
     assert np.load(out["weights"]).tobytes() == ours.weights.tobytes()
     assert np.load(out["logits"]).tobytes() == ours.logits.tobytes()
+    for field in ours.layout._fields:  # counts, expert_offsets, token_slots
+        written = np.load(tmp_path / "layout" / f"{field}.npy")
+        assert written.tobytes() == getattr(ours.layout, field).tobytes()

@@ -104,8 +104,6 @@ def test_route_options(mixtral):
         router.route(x, gemm="fp8")
     with raises("invalid_argument", r"threads"):
         router.route(x, threads=-1)
-    with raises("unsupported", r"layout: the dispatch layout .* not in the C\+\+ API yet"):
-        router.route(x, layout=True)
 
 
 def test_hash_routing_arguments(mixtral):
@@ -150,16 +148,45 @@ def test_failed_call_leaves_outputs_untouched(mixtral):
     weights = np.full((3, 2), 7.0, np.float32)
     ids = np.full((3, 2), -7, np.int32)
     counts = np.full(8, -7, np.int64)
+    offsets = np.full(9, -7, np.int64)
+    slots = np.full(6, -7, np.int64)
+    layout = dict(counts_out=counts, expert_offsets_out=offsets, token_slots_out=slots)
+
+    def untouched():
+        return ((weights == 7.0).all() and (ids == -7).all() and (counts == -7).all()
+                and (offsets == -7).all() and (slots == -7).all())
+
     table = np.tile(np.arange(2, dtype=np.int32), (5, 1))
     with raises("invalid_argument", r"token_ids\[2\]"):
-        backend.route_into(x, weights, ids, counts_out=counts,
+        backend.route_into(x, weights, ids, **layout,
                            token_ids=np.array([0, 1, 5], np.int32), hash_table=table)
-    assert (weights == 7.0).all() and (ids == -7).all() and (counts == -7).all()
+    assert untouched()
     bad = x.copy()
     bad[2, 0] = np.inf
     with raises("non_finite_input", r"x\[2\]"):
-        backend.route_into(bad, weights, ids, counts_out=counts, validate=True)
-    assert (weights == 7.0).all() and (ids == -7).all() and (counts == -7).all()
+        backend.route_into(bad, weights, ids, **layout, validate=True)
+    assert untouched()
+    with raises("non_finite_input", r"x\[2\]"):
+        router.route(bad, layout=True, validate=True)
+
+
+def test_layout_outputs_are_checked(mixtral):
+    # Router.route allocates them itself; the binding underneath still checks what it is given.
+    _, x, _, router = mixtral
+    backend = router._backend(("cpu", 0))
+    weights, ids = np.zeros((3, 2), np.float32), np.zeros((3, 2), np.int32)
+    with raises("shape_mismatch", r"expert_offsets_out: expected shape \[9\]"):
+        backend.route_into(x, weights, ids, expert_offsets_out=np.zeros(8, np.int64))
+    with raises("shape_mismatch", r"token_slots_out: expected shape \[6\]"):
+        backend.route_into(x, weights, ids, token_slots_out=np.zeros(3, np.int64))
+    with raises("dtype_mismatch", r"token_slots_out: expected int32 or int64, got float32"):
+        backend.route_into(x, weights, ids, token_slots_out=np.zeros(6, np.float32))
+    # int32 layouts are the core's too (Router.route asks for int64).
+    offsets, slots = np.zeros(9, np.int32), np.zeros(6, np.int32)
+    backend.route_into(x, weights, ids, expert_offsets_out=offsets, token_slots_out=slots)
+    wide = router.route(x, layout=True).layout
+    assert offsets.tolist() == wide.expert_offsets.tolist()
+    assert slots.tolist() == wide.token_slots.tolist()
 
 
 def test_read_only_output_is_refused(mixtral):

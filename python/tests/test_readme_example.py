@@ -37,6 +37,26 @@ weights, ids = router.route(x)                          # torch tensors, on x's 
 assert ids.shape == (16, 6) and ids.dtype == torch.int32
 '''
 
+LAYOUT_EXAMPLE = '''
+import numpy as np
+import moerouter
+
+cfg = moerouter.preset("mixtral")                       # E=8, k=2
+rng = np.random.default_rng(0)
+gate_weight = (rng.standard_normal((cfg.experts, cfg.hidden)) / 64).astype(np.float32)
+x = rng.standard_normal((32, cfg.hidden), dtype=np.float32)
+
+router = moerouter.Router("mixtral", gate_weight)
+result = router.route(x, layout=True)                   # torch/cupy: same call, on x's device
+counts, offsets, slots = result.layout                  # int64 [E], [E+1], [N*k]
+assert offsets[-1] == slots.size == x.shape[0] * cfg.top_k
+for e in range(cfg.experts):                            # what a grouped expert GEMM consumes
+    s = slots[offsets[e]:offsets[e + 1]]                # slots token*k + rank, ascending
+    tokens = s // cfg.top_k                             # the rows of x routed to expert e
+    gate = result.weights.ravel()[s]                    # and their routing weights
+    assert (result.ids.ravel()[s] == e).all() and tokens.size == counts[e]
+'''
+
 
 def test_numpy_example(capsys):
     exec(compile(NUMPY_EXAMPLE, "README:python-numpy", "exec"), {})
@@ -46,3 +66,7 @@ def test_numpy_example(capsys):
 def test_torch_example():
     pytest.importorskip("torch")
     exec(compile(TORCH_EXAMPLE, "README:python-torch", "exec"), {})
+
+
+def test_layout_example():
+    exec(compile(LAYOUT_EXAMPLE, "README:python-layout", "exec"), {})
