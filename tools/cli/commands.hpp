@@ -14,5 +14,6 @@ void add_compare_command(CLI::App& app);
 void add_check_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_golden_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace moerouter::cli

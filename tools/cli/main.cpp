@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   moerouter::cli::add_check_command(app);
   moerouter::cli::add_demo_command(app);
   moerouter::cli::add_golden_command(app);
+  moerouter::cli::add_bench_command(app);
 
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "moerouter/registry.hpp"
 
@@ -36,5 +37,64 @@ class CudaRouter : public Router {
   // The CUDA device this router was created on (the current device at make_router time).
   virtual int device_id() const = 0;
 };
+
+// ---- Benchmarking (`moerouter bench --device cuda`, timing.cpp) --------------------------------
+// Timing lives here because nothing outside backends/cuda includes CUDA headers.
+
+// An owned CUDA stream (non-blocking with respect to the legacy default stream) on the current
+// device. Time on one stream for many calls: the router keeps a workspace per stream it has seen,
+// and the stream must outlive every router that used it (declare it before them).
+class Stream {
+ public:
+  Stream();
+  ~Stream();  // synchronizes, then destroys
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  void* get() const noexcept { return stream_; }  // a cudaStream_t
+
+ private:
+  void* stream_ = nullptr;
+};
+
+struct TimingOptions {
+  void* stream = nullptr;   // required: a Stream on the router's device (capture needs a real stream)
+  bool graph = false;       // time replays of CUDA graphs captured from route() (small N)
+  double min_time_s = 0.5;  // keep timing until this much wall-clock time has passed...
+  int min_reps = 10;        // ...and at least this many repetitions were timed
+  int reps = 0;             // > 0: exactly this many repetitions instead
+};
+
+struct TimingResult {
+  double us_median = 0, us_p10 = 0, us_p90 = 0;  // per call, from CUDA events
+  int reps = 0;                // repetitions timed
+  int input_buffers = 0;       // rotating copies of x on the device
+  bool graph = false;          // graph replays were timed
+  const char* kernel = "";     // RouteStats::kernel of the timed calls
+};
+
+// Times router.route() on host_x ([N, H] host memory, F32 or BF16, N >= 1) in `mode`.
+//  * x is uploaded once and copied to `input_buffers` device buffers whose total exceeds the L2
+//    (about 100 MB); repetition r reads buffer r % count, so x comes from device memory as in a
+//    model. With graphs the count is capped at 256 (one graph per buffer): at N <= 64 x is under
+//    1 MB per call while W stays L2-resident in every mode either way.
+//  * Outputs go to device buffers; the workspace is reserved for N, so route() neither allocates
+//    nor synchronizes; a few warm-up calls run first.
+//  * Each repetition is bracketed by CUDA events and waited for (as the PyTorch baseline in
+//    tools/bench/torch_baseline.py does), so a time includes the launch gaps a lone call pays.
+//    With graph = true one graph per buffer is captured and replays are timed (no copy into a
+//    static input: each graph reads its own buffer).
+TimingResult time_route(CudaRouter& router, const TensorView& host_x, GemmMode mode,
+                        const TimingOptions& options);
+
+// Ceilings of the current device, each the median of several timed runs:
+// device-to-device cudaMemcpy of 1 GiB (or less when memory is short), counted as bytes read plus
+// bytes written, in GB/s.
+double measure_copy_bandwidth_gbs();
+// cuBLAS SGEMM 8192^3 (FP32 in/out/compute, CUBLAS_DEFAULT_MATH: no TF32), in TFLOP/s.
+double measure_sgemm_tflops();
+// cuBLAS GemmEx 8192^3, BF16 inputs, FP32 output and compute, in TFLOP/s.
+double measure_bf16_gemm_tflops();
+// The current device's name (cudaDeviceProp::name), e.g. "NVIDIA H100 80GB HBM3".
+std::string device_name();
 
 }  // namespace moerouter::cuda

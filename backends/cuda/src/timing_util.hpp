@@ -1,0 +1,73 @@
+// RAII owners and statistics for the benchmark timing (timing.cpp, timing_ceilings.cpp). Every
+// CUDA object they create is released on every path, including exceptions.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <vector>
+
+#include "cuda_check.hpp"
+
+namespace moerouter::cuda::detail {
+
+class Event {
+ public:
+  Event() { check(cudaEventCreate(&e_), "cudaEventCreate"); }
+  ~Event() { (void)cudaEventDestroy(e_); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  cudaEvent_t get() const { return e_; }
+
+ private:
+  cudaEvent_t e_ = nullptr;
+};
+
+class GraphExec {
+ public:
+  GraphExec() = default;
+  explicit GraphExec(cudaGraphExec_t e) : e_(e) {}
+  ~GraphExec() {
+    if (e_) (void)cudaGraphExecDestroy(e_);
+  }
+  GraphExec(GraphExec&& o) noexcept : e_(o.e_) { o.e_ = nullptr; }
+  GraphExec& operator=(GraphExec&&) = delete;
+  GraphExec(const GraphExec&) = delete;
+  GraphExec& operator=(const GraphExec&) = delete;
+  cudaGraphExec_t get() const { return e_; }
+
+ private:
+  cudaGraphExec_t e_ = nullptr;
+};
+
+class CublasHandle {
+ public:
+  CublasHandle() { check(cublasCreate(&h_), "cublasCreate"); }
+  ~CublasHandle() { (void)cublasDestroy(h_); }
+  CublasHandle(const CublasHandle&) = delete;
+  CublasHandle& operator=(const CublasHandle&) = delete;
+  cublasHandle_t get() const { return h_; }
+
+ private:
+  cublasHandle_t h_ = nullptr;
+};
+
+// Times one enqueued piece of work: events around it on `stream`, then waits for the second, so
+// each sample is one isolated call (no overlap with the next).
+template <class Work>
+double time_once_us(cudaStream_t stream, const Event& start, const Event& stop, Work&& work) {
+  check(cudaEventRecord(start.get(), stream), "cudaEventRecord(start)");
+  work();
+  check(cudaEventRecord(stop.get(), stream), "cudaEventRecord(stop)");
+  check(cudaEventSynchronize(stop.get()), "cudaEventSynchronize(stop)");
+  float ms = 0;
+  check(cudaEventElapsedTime(&ms, start.get(), stop.get()), "cudaEventElapsedTime");
+  return static_cast<double>(ms) * 1e3;
+}
+
+struct Summary {
+  double median = 0, p10 = 0, p90 = 0;
+};
+// Nearest-rank percentiles of the samples (sorted in place); zeros when empty.
+Summary summarize(std::vector<double>& samples);
+
+}  // namespace moerouter::cuda::detail
