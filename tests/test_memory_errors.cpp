@@ -9,6 +9,12 @@
 using namespace moerouter;
 
 TEST_CASE("host allocation failure in set_weights is an out_of_memory error", "[cpu][memory]") {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer aborts on a failed operator new instead of throwing bad_alloc (whatever
+  // allocator_may_return_null says), so this case runs in the normal build only.
+  WARN("skipped: allocation failure cannot be observed under AddressSanitizer");
+  return;
+#endif
   RouterConfig cfg;
   cfg.hidden = int64_t(1) << 42;  // 4 Ti floats per expert: no machine packs this
   cfg.experts = 2;
