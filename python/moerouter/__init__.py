@@ -27,6 +27,7 @@ from ._moerouter import (
 )
 from ._arrays import bf16_bits
 from ._check import check
+from ._checkpoint import RouterLayer, load_router_layer, router_layers
 from ._router import DispatchLayout, RouteResult, Router
 
 # Public classes present themselves as moerouter.X (tracebacks, reprs, pickles), not as members of
@@ -38,5 +39,6 @@ del _cls
 __all__ = [
     "CANONICAL_CHUNK", "CONTRACT_VERSION", "DEFAULT_MAX_WEIGHT_ULP", "ERROR_CODES", "MAX_EXPERTS",
     "MAX_TOP_K", "CheckReport", "Config", "Disagreement", "DispatchLayout", "Error", "RouteResult",
-    "RouteStats", "Router", "bf16_bits", "check", "device_available", "preset", "presets",
+    "RouteStats", "Router", "RouterLayer", "bf16_bits", "check", "device_available",
+    "load_router_layer", "preset", "presets", "router_layers",
 ]

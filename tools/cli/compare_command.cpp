@@ -226,7 +226,9 @@ Tally tally(const Comparison& c) {
     ++t.rows;
     const bool ids_same = same_bits(out[0].ids, out[1].ids, row, c.k);
     const bool w_same = same_bits(out[0].weights, out[1].weights, row, c.k);
-    const bool l_same = same_bits(out[0].logits, out[1].logits, row, c.E);
+    // A file side has no logits: they are not compared.
+    const bool l_same = out[0].logits.empty() || out[1].logits.empty() ||
+                        same_bits(out[0].logits, out[1].logits, row, c.E);
     t.bit_equal += ids_same && w_same;
     t.logits_equal += l_same;
     if (ids_same) {
@@ -251,9 +253,11 @@ Tally tally(const Comparison& c) {
 }
 
 void print_report(const Comparison& c, const Tally& t) {
-  std::printf("rows compared: %lld%s; bit-equal (weights+ids): %lld; logits bit-equal: %lld; ids equal: %lld\n",
+  const bool no_logits = c.out[0].logits.empty() || c.out[1].logits.empty();  // a file side
+  std::printf("rows compared: %lld%s; bit-equal (weights+ids): %lld; logits bit-equal: %s; ids equal: %lld\n",
               static_cast<long long>(t.rows), c.with_oracle() && t.rows < c.n ? " (strided sample)" : "",
-              static_cast<long long>(t.bit_equal), static_cast<long long>(t.logits_equal),
+              static_cast<long long>(t.bit_equal),
+              no_logits ? "n/a (file side)" : std::to_string(t.logits_equal).c_str(),
               static_cast<long long>(t.ids_equal));
   std::printf("ids differ: %lld rows (%lld inside the near-tie band, %lld outside)\n",
               static_cast<long long>(t.rows - t.ids_equal), static_cast<long long>(t.inside),
@@ -286,7 +290,8 @@ void dump_differing(const Comparison& c, const Tally& t, const CompareArgs& a, c
       ds[s]->label = c.side[s]->label();
       ds[s]->ids.assign(out.ids.begin() + row * c.k, out.ids.begin() + (row + 1) * c.k);
       ds[s]->weights.assign(out.weights.begin() + row * c.k, out.weights.begin() + (row + 1) * c.k);
-      ds[s]->logits.assign(out.logits.begin() + row * c.E, out.logits.begin() + (row + 1) * c.E);
+      if (!out.logits.empty())
+        ds[s]->logits.assign(out.logits.begin() + row * c.E, out.logits.begin() + (row + 1) * c.E);
       if (i >= 0 && !c.side[s]->oracle) ds[s]->judgement = c.judgement[s][static_cast<size_t>(i)].explain;
     }
     rows.push_back(std::move(d));
@@ -330,7 +335,9 @@ void run_compare(const CompareArgs& a) {
                 B.oracle ? oracle_placeholder(n, k, E) : run_backend(B, cfg, in)},
                n, k, E, {}, {}, {}};
   for (int s = 0; s < 2; ++s)
-    if (!c.side[s]->oracle)
+    if (c.side[s]->file())
+      std::printf("%c: precomputed outputs, %lld rows\n", "ab"[s], static_cast<long long>(n));
+    else if (!c.side[s]->oracle)
       std::printf("%c: backend %s, kernel %s, %.3f ms, %lld non-finite rows\n", "ab"[s],
                   c.out[s].backend.c_str(), c.out[s].kernel.c_str(), c.out[s].ms,
                   static_cast<long long>(c.out[s].nonfinite_rows));
@@ -362,7 +369,9 @@ void add_compare_command(CLI::App& app) {
                  "oracle) and check the pair's contract: canonical vs canonical bit-identical, anything "
                  "else no id difference outside the near-tie band (exit status 1 when broken)");
   const char* sides = "Sides";
-  cmd->add_option("--a", args->a, "oracle, or DEVICE[:MODE]: DEVICE auto, cpu or cuda; MODE canonical, fp32 or bf16")
+  cmd->add_option("--a", args->a,
+                  "oracle; DEVICE[:MODE]: DEVICE auto, cpu or cuda; MODE canonical, fp32 or bf16; or "
+                  "file:WEIGHTS.npy,IDS.npy: outputs computed elsewhere ([N,k] float32; int32 or int64)")
       ->type_name("SIDE")->capture_default_str()->group(sides);
   cmd->add_option("--b", args->b, "The other side, as --a")->type_name("SIDE")->capture_default_str()->group(sides);
   cmd->add_option("--a-threads", args->a_threads, "CPU threads of side a; 0 = OpenMP's default")
