@@ -5,3 +5,4 @@
 add_executable(activation_simd_exhaustive EXCLUDE_FROM_ALL
                ${CMAKE_CURRENT_LIST_DIR}/activation_simd_exhaustive.cpp)
 target_link_libraries(activation_simd_exhaustive PRIVATE moerouter::cpu OpenMP::OpenMP_CXX)
+target_include_directories(activation_simd_exhaustive PRIVATE ${CMAKE_CURRENT_LIST_DIR})

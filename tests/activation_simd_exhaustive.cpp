@@ -20,22 +20,16 @@
 #include "moerouter/cpu.hpp"
 #include "moerouter/epilogue.hpp"
 #include "moerouter/fmath.hpp"
+#include "support/float_bits.hpp"
 
 namespace {
 
 namespace fm = moerouter::fmath;
 namespace cpu = moerouter::cpu;
 
-uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-float float_of(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
+using moerouter::testing::bits_of;
+using moerouter::testing::float_of;
+using moerouter::testing::ordinal;
 
 struct Sweep {
   std::string name;

@@ -4,3 +4,4 @@
 #   cmake --build <build> --target fmath_exhaustive && <build>/tests/fmath_exhaustive [exp ...]
 add_executable(fmath_exhaustive EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/fmath_exhaustive.cpp)
 target_link_libraries(fmath_exhaustive PRIVATE moerouter::core OpenMP::OpenMP_CXX)
+target_include_directories(fmath_exhaustive PRIVATE ${CMAKE_CURRENT_LIST_DIR})

@@ -9,6 +9,7 @@
 // names: any of exp log1p softplus sqrtsoftplus sigmoid (default: all). About 30-90 s per
 // function on 2 cores.
 #include "moerouter/fmath.hpp"
+#include "support/float_bits.hpp"
 
 #include <omp.h>
 
@@ -23,21 +24,9 @@ namespace {
 
 namespace fm = moerouter::fmath;
 
-uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-float float_of(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
-// Floats on an ordered integer line: +0 and -0 both at 0, negatives mirrored.
-int64_t ordinal(float f) {
-  const uint32_t u = bits_of(f);
-  return (u & 0x80000000u) ? -static_cast<int64_t>(u & 0x7FFFFFFFu) : static_cast<int64_t>(u);
-}
+using moerouter::testing::bits_of;
+using moerouter::testing::float_of;
+using moerouter::testing::ordinal;
 
 double ref_softplus(double l) { return l > 20.0 ? l : std::log1p(std::exp(l)); }
 double ref_sigmoid(double l) {

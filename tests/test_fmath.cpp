@@ -7,6 +7,7 @@
 // neighbourhoods of every threshold the code or the float format has, and a list of specials.
 // tests/fmath_exhaustive.cpp runs all 2^32 inputs.
 #include "moerouter/fmath.hpp"
+#include "support/float_bits.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -24,21 +25,9 @@ namespace {
 
 namespace fm = moerouter::fmath;
 
-uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-float float_of(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
-// Floats on an ordered integer line: +0 and -0 both at 0, negatives mirrored.
-int64_t ordinal(float f) {
-  const uint32_t u = bits_of(f);
-  return (u & 0x80000000u) ? -static_cast<int64_t>(u & 0x7FFFFFFFu) : static_cast<int64_t>(u);
-}
+using moerouter::testing::bits_of;
+using moerouter::testing::float_of;
+using moerouter::testing::ordinal;
 std::string hex(uint32_t u) {
   std::ostringstream os;
   os << "0x" << std::hex << u;
