@@ -301,6 +301,15 @@ TEST_CASE("npy rejects malformed files", "[npy]") {
     write_bytes(p, npy_bytes(1, 0, dict("<f4", "(4611686018427387904, 8)"), data));
     require_io_error([&] { read_npy(p); }, {"truncated data", "2^64"});
   }
+  SECTION("an empty array whose other extents overflow int64") {
+    // (2^32, 2^32, 0) holds 0 bytes, but numel() and a view's strides multiplied the extents.
+    write_bytes(p, npy_bytes(1, 0, dict("<f4", "(4294967296, 4294967296, 0)"), ""));
+    require_io_error([&] { read_npy(p); }, {"bad.npy", "[4294967296, 4294967296, 0]", "fits in int64"});
+    write_bytes(p, npy_bytes(1, 0, dict("<f4", "(0, 3037000500, 3037000500)"), ""));
+    require_io_error([&] { read_npy(p); }, {"fits in int64"});
+    write_bytes(p, npy_bytes(1, 0, dict("<f4", "(0, 3037000499, 3037000499)"), ""));
+    CHECK(read_npy(p).numel() == 0);
+  }
   SECTION("fortran order (NumPy's own file, and by hand)") {
     require_io_error([&] { read_npy(fixture("f32_2x3_fortran.npy")); }, {"fortran_order", "C order"});
     write_bytes(p, npy_bytes(1, 0, dict("<f4", "(6,)", "True"), data));
@@ -335,6 +344,24 @@ TEST_CASE("npy rejects malformed files", "[npy]") {
       require_io_error([&] { read_npy(p); }, {"malformed .npy header", "bad.npy"});
     }
   }
+}
+
+TEST_CASE("npy from memory: the same parser as the file reader", "[npy]") {
+  for (const char* name : {"f32_2x3_v1.npy", "f64_3.npy", "i4_2x2.npy", "f32_scalar.npy", "f32_0x4.npy"}) {
+    INFO(name);
+    const std::string bytes = read_bytes(fixture(name));
+    const NpyArray from_file = read_npy(fixture(name));
+    const NpyArray from_memory = read_npy_bytes(bytes.data(), bytes.size(), "mem.npy");
+    CHECK(from_memory.path == "mem.npy");
+    CHECK(from_memory.dtype == from_file.dtype);
+    CHECK(from_memory.shape == from_file.shape);
+    CHECK(from_memory.data == from_file.data);
+  }
+  const std::string good = npy_bytes(1, 0, dict("<f4", "(2, 3)"), raw(kMatrix));
+  require_io_error([&] { read_npy_bytes(nullptr, 0, "mem.npy"); }, {"'mem.npy'", "bad magic", "empty"});
+  require_io_error([&] { read_npy_bytes(good.data(), good.size() - 1, "mem.npy"); },
+                   {"'mem.npy'", "truncated data"});
+  require_io_error([&] { read_npy_bytes(good.data(), 11, "mem.npy"); }, {"header length past end of file"});
 }
 
 TEST_CASE("npy expectations name the file, the expected and the actual", "[npy]") {

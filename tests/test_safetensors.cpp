@@ -226,6 +226,44 @@ TEST_CASE("safetensors: malformed files are IoErrors naming file, tensor and pro
                   d, R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})", 2)),
               "'w' appears twice"));
   }
+  SECTION("an empty tensor whose other extents overflow int64") {
+    // [0, 2^32, 2^32] holds 0 bytes, but numel() and a loaded view's strides multiplied the extents.
+    const std::string m = open_error(
+        raw_file(d, R"({"w":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", 0));
+    CHECK(has(m, "tensor 'w'"));
+    CHECK(has(m, "fits in int64"));
+    const SafetensorsFile f = SafetensorsFile::open(
+        raw_file(d, R"({"w":{"dtype":"F32","shape":[0,3037000499,3037000499],"data_offsets":[0,0]}})", 0));
+    CHECK(f.load("w").view.numel() == 0);
+  }
+  SECTION("JSON nested a million levels deep: an error, not a stack overflow") {
+    const size_t depth = 1000000;
+    const std::string nested = std::string(depth, '[') + std::string(depth, ']');
+    for (const std::string& json :
+         {R"({"w":{"dtype":"U8","shape":)" + nested + R"(,"data_offsets":[0,0]}})",
+          R"({"__metadata__":{"k":)" + nested + "}}",
+          R"({"w":{"dtype":"U8","shape":[],"data_offsets":[0,1],"extra":)" + nested + "}}"}) {
+      CHECK(has(open_error(raw_file(d, json, 1)), "levels of nesting"));
+    }
+    // 64 levels are fine (and then a bad value is shown in full).
+    const std::string ok = std::string(61, '[') + std::string(61, ']');
+    CHECK(has(open_error(raw_file(d, R"({"w":{"dtype":"U8","shape":)" + ok + R"(,"data_offsets":[0,0]}})", 0)),
+              "expected a non-negative integer, got [[["));
+  }
+  SECTION("from memory: the same checks, no file") {
+    const std::string json = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<char>((json.size() >> (8 * i)) & 0xFF);
+    bytes += json + std::string(8, '\x01');
+    const auto* p = reinterpret_cast<const std::byte*>(bytes.data());
+    const SafetensorsFile f = SafetensorsFile::from_memory(nullptr, p, bytes.size(), "mem");
+    CHECK(f.path() == "mem");
+    CHECK(f.info("w").file == "mem");
+    CHECK(f.load("w").view.numel() == 2);
+    CHECK(has(io_error([&] { SafetensorsFile::from_memory(nullptr, p, bytes.size() - 1, "mem"); }),
+              "'mem': bad safetensors header: tensor 'w'"));
+    CHECK(has(io_error([&] { SafetensorsFile::from_memory(nullptr, p, 7, "mem"); }), "'mem': truncated"));
+  }
   SECTION("a directory") { CHECK(has(open_error(d.path.string()), "expected a regular file")); }
   SECTION("gaps between ranges and sub-byte dtypes are fine") {
     const SafetensorsFile f = SafetensorsFile::open(raw_file(
@@ -370,6 +408,10 @@ TEST_CASE("checkpoint: bad directories and index files", "[safetensors]") {
   CHECK(has(io_error([&] { Checkpoint::open(d.path.string()); }), "weight_map"));
   write_text(index, "{");
   CHECK(has(io_error([&] { Checkpoint::open(d.path.string()); }), "bad JSON"));
+  // A shard name nested a million levels deep: an error, not a stack overflow showing it.
+  write_text(index, R"({"weight_map": {"layers.0.ffn.gate.weight": )" + std::string(1000000, '[') +
+                        std::string(1000000, ']') + "}}");
+  CHECK(has(io_error([&] { Checkpoint::open(d.path.string()); }), "levels of nesting"));
 
   // The index says the shard holds a tensor it does not hold: found when the tensor is read.
   write_text(index, R"({"weight_map": {"layers.0.ffn.gate.weight": "s.safetensors",
@@ -412,6 +454,17 @@ TEST_CASE("config.json hints", "[safetensors]") {
   CHECK(has(io_error([] { parse_hf_config(R"({"num_experts_per_tok": "8"})", "c.json"); }),
             "c.json: \"num_experts_per_tok\": expected an integer"));
   CHECK(has(io_error([] { parse_hf_config("nope", "c.json"); }), "bad JSON"));
+  // Integers past the field's range are errors, not wrapped (2^32 + 2 experts per token is not 2).
+  CHECK(has(io_error([] { parse_hf_config(R"({"num_experts_per_tok": 4294967298})", "c.json"); }),
+            "\"num_experts_per_tok\": expected an integer in [-2^31, 2^31), got 4294967298"));
+  CHECK(has(io_error([] { parse_hf_config(R"({"hidden_size": 18446744073709551615})", "c.json"); }),
+            "\"hidden_size\": expected an integer in [-2^63, 2^63)"));
+  CHECK(*parse_hf_config(R"({"n_group": -2147483648, "dim": -9223372036854775808})", "c.json").groups == INT32_MIN);
+  // A deeply nested value shown in a message used to overflow the stack.
+  const std::string nested = std::string(1000000, '[') + std::string(1000000, ']');
+  CHECK(has(io_error([&] { parse_hf_config(R"({"hidden_size": )" + nested + "}", "c.json"); }),
+            "c.json: bad JSON: expected at most 64 levels of nesting"));
+  CHECK(has(io_error([&] { parse_hf_config(R"({"unused": )" + nested + "}", "c.json"); }), "levels of nesting"));
 }
 
 #endif  // MOEROUTER_HAVE_SAFETENSORS

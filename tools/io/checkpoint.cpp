@@ -9,6 +9,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "io/json_parse.hpp"
 #include "moerouter/error.hpp"
 
 namespace moerouter::io {
@@ -68,12 +69,7 @@ struct Checkpoint::State {
 
   void from_index(const fs::path& index) {
     const std::string label = "'" + index.string() + "'";
-    nlohmann::json root;
-    try {
-      root = nlohmann::json::parse(read_text(index));
-    } catch (const nlohmann::json::exception& e) {
-      fail(ErrorCode::IoError, label, ": bad JSON: ", e.what());
-    }
+    nlohmann::json root = detail::parse_json(read_text(index), label);
     if (!root.is_object() || !root.contains("weight_map") || !root["weight_map"].is_object())
       fail(ErrorCode::IoError, label, ": expected an object with a \"weight_map\" object (tensor name ",
            "-> shard file), got ", root.is_object() ? "none" : root.type_name());

@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <sstream>
 
+#include "io/json_parse.hpp"
 #include "moerouter/error.hpp"
 
 namespace moerouter::io {
@@ -28,12 +30,20 @@ class Reader {
     return nullptr;
   }
 
+  // An integer that fits T: a value past its range is an error, never silently wrapped (a
+  // num_experts_per_tok of 2^32 + 2 must not become top_k 2).
   template <class T>
   std::optional<T> integer(const char* key) const {
     const json* v = find(key);
     if (!v) return std::nullopt;
     if (!v->is_number_integer()) bad(key, "an integer", *v);
-    return v->get<T>();
+    const bool fits = v->is_number_unsigned()
+                          ? v->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                          : v->get<int64_t>() >= std::numeric_limits<T>::min() &&
+                                v->get<int64_t>() <= std::numeric_limits<T>::max();
+    if (!fits)
+      bad(key, sizeof(T) == 4 ? "an integer in [-2^31, 2^31)" : "an integer in [-2^63, 2^63)", *v);
+    return v->is_number_unsigned() ? static_cast<T>(v->get<uint64_t>()) : static_cast<T>(v->get<int64_t>());
   }
   std::optional<float> number(const char* key) const {
     const json* v = find(key);
@@ -81,28 +91,22 @@ std::string RouterConfigHint::describe() const {
 }
 
 RouterConfigHint parse_hf_config(const std::string& text, const std::string& label) {
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::exception& e) {
-    fail(ErrorCode::IoError, label, ": bad JSON: ", e.what());
-  }
+  const json root = detail::parse_json(text, label);
   if (!root.is_object()) fail(ErrorCode::IoError, label, ": expected a JSON object, got ", root.type_name());
   const Reader r(root, label);
 
   RouterConfigHint h;
   h.source = label;
   // The first key present wins: Hugging Face's names, then DeepSeek's own.
-  const auto first_int = [&](std::initializer_list<const char*> keys) {
-    std::optional<int64_t> v;
+  const auto first_int = [&](auto type, std::initializer_list<const char*> keys) {
+    std::optional<decltype(type)> v;
     for (const char* key : keys)
-      if (!v) v = r.integer<int64_t>(key);
+      if (!v) v = r.integer<decltype(type)>(key);
     return v;
   };
-  const auto narrow = [](std::optional<int64_t> v) { return v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt; };
-  h.hidden = first_int({"hidden_size", "dim"});
-  h.experts = first_int({"n_routed_experts", "num_experts", "num_local_experts"});
-  h.top_k = narrow(first_int({"num_experts_per_tok", "n_activated_experts"}));
+  h.hidden = first_int(int64_t{}, {"hidden_size", "dim"});
+  h.experts = first_int(int64_t{}, {"n_routed_experts", "num_experts", "num_local_experts"});
+  h.top_k = first_int(int{}, {"num_experts_per_tok", "n_activated_experts"});
   const auto hf_score = r.string("scoring_func");
   const auto ds_score = r.string("score_func");
   if (const auto s = hf_score ? hf_score : ds_score) {
@@ -129,8 +133,8 @@ RouterConfigHint parse_hf_config(const std::string& text, const std::string& lab
   if (method == "greedy") {
     h.groups = 1;  // n_group is present but unused by a plain top-k
   } else {
-    h.groups = narrow(first_int({"n_group", "n_expert_groups"}));
-    h.topk_groups = narrow(first_int({"topk_group", "n_limited_groups"}));
+    h.groups = first_int(int{}, {"n_group", "n_expert_groups"});
+    h.topk_groups = first_int(int{}, {"topk_group", "n_limited_groups"});
   }
   return h;
 }

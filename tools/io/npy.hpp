@@ -53,6 +53,10 @@ struct NpyExpect {
 // dtype, fortran_order True, a bad shape, data shorter (truncated) or longer (trailing bytes)
 // than the shape says.
 NpyArray read_npy(const std::string& path);
+// The same parser over a whole file image already in memory (`size` bytes at `data`, which may
+// be null when size is 0). `name` stands for the path in NpyArray::path and in every message.
+// read_npy is this plus reading the file (the data part straight into the array, not twice).
+NpyArray read_npy_bytes(const void* data, size_t size, const std::string& name);
 // read_npy, then the dtype and shape checks of `expect`.
 NpyArray read_npy(const std::string& path, const NpyExpect& expect);
 // Just the checks of `expect`, for arrays already read.

@@ -1,4 +1,5 @@
 // read_npy: preamble, header, then exactly the data the shape promises.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -41,28 +42,84 @@ NpyDType dtype_from_descr(const std::string& d, const std::string& label) {
        "(bfloat16 bits), got '", d, "'", hint);
 }
 
+// Where the bytes come from: a file read piece by piece (a multi-gigabyte array is read once,
+// straight into the array) or a buffer already in memory. The parser below is the same for both.
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual uint64_t size() const = 0;
+  // Copies exactly `n` bytes at `offset` (inside size(), checked by the caller) into `dst`.
+  virtual void preamble(char* dst, size_t n) = 0;
+  virtual void header(uint64_t offset, char* dst, size_t n) = 0;
+  virtual void data(uint64_t offset, std::byte* dst, size_t n) = 0;
+};
+
+class FileSource final : public Source {
+ public:
+  FileSource(const std::string& path, const std::string& label) : label_(label) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      fail(ErrorCode::IoError, "cannot read ", label, ": expected a .npy file, got a directory");
+    in_.open(path, std::ios::binary);
+    if (!in_) fail(ErrorCode::IoError, "cannot open ", label, ": ", std::strerror(errno));
+    // The size up front lets truncation be told apart from a bad header before allocating.
+    in_.seekg(0, std::ios::end);
+    const std::streamoff end = in_.tellg();
+    if (end < 0)
+      fail(ErrorCode::IoError, "cannot read ", label, ": expected a regular, seekable file, got ",
+           "one whose size cannot be determined (a pipe?)");
+    size_ = static_cast<uint64_t>(end);
+  }
+  uint64_t size() const override { return size_; }
+  void preamble(char* dst, size_t n) override {
+    if (!read_at(0, dst, n)) fail(ErrorCode::IoError, "cannot read ", label_, ": ", std::strerror(errno));
+  }
+  void header(uint64_t offset, char* dst, size_t n) override {
+    if (!read_at(offset, dst, n))
+      fail(ErrorCode::IoError, "cannot read the header of ", label_, ": ", std::strerror(errno));
+  }
+  void data(uint64_t offset, std::byte* dst, size_t n) override {
+    if (!read_at(offset, reinterpret_cast<char*>(dst), n))
+      fail(ErrorCode::IoError, "cannot read the data of ", label_, ": expected ", n, " bytes, got ",
+           in_.gcount());
+  }
+
+ private:
+  bool read_at(uint64_t offset, char* dst, size_t n) {
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(offset), std::ios::beg);
+    in_.read(dst, static_cast<std::streamsize>(n));
+    return static_cast<size_t>(in_.gcount()) == n;
+  }
+  std::ifstream in_;
+  uint64_t size_ = 0;
+  const std::string& label_;
+};
+
+class MemorySource final : public Source {
+ public:
+  MemorySource(const void* data, size_t size) : p_(static_cast<const char*>(data)), size_(size) {}
+  uint64_t size() const override { return size_; }
+  void preamble(char* dst, size_t n) override { copy(0, dst, n); }
+  void header(uint64_t offset, char* dst, size_t n) override { copy(offset, dst, n); }
+  void data(uint64_t offset, std::byte* dst, size_t n) override { copy(offset, dst, n); }
+
+ private:
+  void copy(uint64_t offset, void* dst, size_t n) const {
+    if (n) std::memcpy(dst, p_ + offset, n);
+  }
+  const char* p_;
+  size_t size_;
+};
+
 // `label` names the file in every message: "'x.npy'", or "--x 'x.npy'" when the caller said
 // which argument the file is.
-NpyArray read_npy_labelled(const std::string& path, const std::string& label) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    fail(ErrorCode::IoError, "cannot read ", label, ": expected a .npy file, got a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorCode::IoError, "cannot open ", label, ": ", std::strerror(errno));
-  // The size up front lets truncation be told apart from a bad header before allocating.
-  in.seekg(0, std::ios::end);
-  const std::streamoff end = in.tellg();
-  if (end < 0)
-    fail(ErrorCode::IoError, "cannot read ", label, ": expected a regular, seekable file, got ",
-         "one whose size cannot be determined (a pipe?)");
-  const auto file_size = static_cast<uint64_t>(end);
-  in.seekg(0, std::ios::beg);
+NpyArray parse_npy(Source& src, const std::string& path, const std::string& label) {
+  const uint64_t file_size = src.size();
 
   char pre[12] = {};
   const size_t have = static_cast<size_t>(std::min<uint64_t>(file_size, sizeof pre));
-  in.read(pre, static_cast<std::streamsize>(have));
-  if (static_cast<size_t>(in.gcount()) != have)
-    fail(ErrorCode::IoError, "cannot read ", label, ": ", std::strerror(errno));
+  src.preamble(pre, have);
 
   // Magic first: a short file that is not .npy at all should be called that, not "truncated".
   const size_t magic_have = std::min(have, kMagicLen);
@@ -91,10 +148,7 @@ NpyArray read_npy_labelled(const std::string& path, const std::string& label) {
          " bytes in all (truncated header)");
 
   std::string text(header_len, '\0');
-  in.seekg(static_cast<std::streamoff>(preamble), std::ios::beg);
-  in.read(text.data(), static_cast<std::streamsize>(header_len));
-  if (static_cast<uint64_t>(in.gcount()) != header_len)
-    fail(ErrorCode::IoError, "cannot read the header of ", label, ": ", std::strerror(errno));
+  src.header(preamble, text.data(), static_cast<size_t>(header_len));
   const detail::NpyHeader h = detail::parse_header(text, label);
 
   NpyArray a;
@@ -129,23 +183,37 @@ NpyArray read_npy_labelled(const std::string& path, const std::string& label) {
          describe(a.dtype), " needs ", need, " bytes, got ", data_have, " after the header (",
          data_have - need, " extra)");
 
+  // An empty array may still list huge extents ((2^32, 2^32, 0) fits in 0 bytes), but numel()
+  // and a view's strides multiply them in int64: the nonzero extents' product must fit.
+  int64_t nonzero = 1;
+  for (int64_t d : a.shape)
+    if (d != 0 && __builtin_mul_overflow(nonzero, d, &nonzero))
+      fail(ErrorCode::IoError, label, ": shape ", a.shape_string(), ": expected extents whose ",
+           "product (zeros left out) fits in int64, got a larger product");
+
   a.data.resize(static_cast<size_t>(need));
-  if (need) {
-    in.read(reinterpret_cast<char*>(a.data.data()), static_cast<std::streamsize>(need));
-    if (static_cast<uint64_t>(in.gcount()) != need)
-      fail(ErrorCode::IoError, "cannot read the data of ", label, ": expected ", need,
-           " bytes, got ", in.gcount());
-  }
+  if (need) src.data(preamble + header_len, a.data.data(), static_cast<size_t>(need));
   return a;
 }
 
 }  // namespace
 
-NpyArray read_npy(const std::string& path) { return read_npy_labelled(path, "'" + path + "'"); }
+NpyArray read_npy(const std::string& path) {
+  const std::string label = "'" + path + "'";
+  FileSource src(path, label);
+  return parse_npy(src, path, label);
+}
+
+NpyArray read_npy_bytes(const void* data, size_t size, const std::string& name) {
+  MemorySource src(data, size);
+  return parse_npy(src, name, "'" + name + "'");
+}
 
 NpyArray read_npy(const std::string& path, const NpyExpect& expect) {
-  NpyArray a = read_npy_labelled(path, expect.what.empty() ? "'" + path + "'"
-                                                           : expect.what + " '" + path + "'");
+  const std::string label =
+      expect.what.empty() ? "'" + path + "'" : expect.what + " '" + path + "'";
+  FileSource src(path, label);
+  NpyArray a = parse_npy(src, path, label);
   check_npy(a, expect);
   return a;
 }

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <sstream>
 #include <string_view>
+#include <utility>
 
 #include "io/mapped_file.hpp"
 #include "moerouter/error.hpp"
@@ -18,16 +19,24 @@ std::string CheckpointTensor::shape_string() const {
 }
 
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
+  std::shared_ptr<const MappedFile> map = MappedFile::open(path);
+  const std::byte* data = map->data();
+  const uint64_t size = map->size();
+  return from_memory(std::move(map), data, size, path);
+}
+
+SafetensorsFile SafetensorsFile::from_memory(std::shared_ptr<const void> owner, const std::byte* data,
+                                             uint64_t size, const std::string& name) {
   SafetensorsFile f;
-  f.path_ = path;
-  f.map_ = MappedFile::open(path);
-  const std::string label = "'" + path + "'";
-  const uint64_t size = f.map_->size();
+  f.path_ = name;
+  f.storage_ = std::move(owner);
+  f.bytes_ = data;
+  const std::string label = "'" + name + "'";
   if (size < 8)
     fail(ErrorCode::IoError, label, ": truncated: expected at least the 8-byte header length, got ",
          size, " bytes (not a safetensors file?)");
   uint64_t header_len = 0;
-  const auto* p = reinterpret_cast<const unsigned char*>(f.map_->data());
+  const auto* p = reinterpret_cast<const unsigned char*>(data);
   for (int i = 0; i < 8; ++i) header_len |= static_cast<uint64_t>(p[i]) << (8 * i);
   if (header_len > size - 8)
     fail(ErrorCode::IoError, label, ": header length past end of file: the first 8 bytes declare ",
@@ -61,10 +70,10 @@ HostTensor SafetensorsFile::load(const std::string& name) const {
 
   HostTensor h;
   h.info = info(name);
-  const std::byte* src = map_->data() + data_offset_ + t->begin;
+  const std::byte* src = bytes_ + data_offset_ + t->begin;
   const size_t align = dtype_size(*dtype);
   if (reinterpret_cast<uintptr_t>(src) % align == 0) {
-    h.storage = map_;
+    h.storage = storage_;
   } else {
     // Element types want natural alignment (vector loads, and the language's rules for float*).
     auto copy = std::shared_ptr<std::byte[]>(new std::byte[t->bytes() ? t->bytes() : 1]);

@@ -2,6 +2,7 @@
 // (safetensors_header.hpp), the data is memory-mapped, and a loaded tensor is a view into the
 // mapping (no copy) that keeps the mapping alive.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,8 +13,6 @@
 #include "moerouter/tensor.hpp"
 
 namespace moerouter::io {
-
-class MappedFile;
 
 // A tensor located in a checkpoint: which file holds it, its dtype and shape.
 struct CheckpointTensor {
@@ -40,6 +39,11 @@ class SafetensorsFile {
   // problem: shorter than 8 bytes, a header length past the end of the file or above
   // kMaxSafetensorsHeader, and everything parse_safetensors_header rejects.
   static SafetensorsFile open(const std::string& path);
+  // The same checks over a file image already in memory: `size` bytes at `data`, not copied.
+  // `owner` keeps them alive for as long as the SafetensorsFile or any tensor loaded from it
+  // (null: the caller guarantees that). `name` stands for the path in messages and infos.
+  static SafetensorsFile from_memory(std::shared_ptr<const void> owner, const std::byte* data,
+                                     uint64_t size, const std::string& name);
 
   const std::string& path() const { return path_; }
   const std::vector<StTensorInfo>& tensors() const { return header_.tensors; }  // by name
@@ -53,7 +57,8 @@ class SafetensorsFile {
  private:
   SafetensorsFile() = default;
   std::string path_;
-  std::shared_ptr<const MappedFile> map_;
+  std::shared_ptr<const void> storage_;  // keeps `bytes_` alive: the mapping, or the caller's owner
+  const std::byte* bytes_ = nullptr;     // the whole file image (its size checked at parse time)
   uint64_t data_offset_ = 0;  // 8 + header length
   StHeader header_;
 };

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "io/json_parse.hpp"
 #include "moerouter/error.hpp"
 
 namespace moerouter::io {
@@ -109,6 +110,13 @@ class HeaderChecker {
                       " needs " + need + " bytes, data_offsets [" + std::to_string(t.begin) + ", " +
                       std::to_string(t.end) + "] hold " + std::to_string(have));
     }
+    // An empty tensor may still list huge extents ([0, 2^32, 2^32] holds 0 bytes), but numel()
+    // and a loaded view's strides multiply them in int64: the nonzero extents' product must fit.
+    int64_t nonzero = 1;
+    for (int64_t d : t.shape)
+      if (d != 0 && __builtin_mul_overflow(nonzero, d, &nonzero))
+        error(name, "shape " + t.shape_string() + ": expected extents whose product (zeros left " +
+                        "out) fits in int64, got a larger product");
     return t;
   }
 
@@ -198,10 +206,11 @@ namespace detail {
 StHeader parse_safetensors_header(std::string_view text, uint64_t data_size, const std::string& label) {
   const HeaderChecker check(data_size, label);
   // nlohmann keeps the last of repeated keys silently; a repeated tensor name is a corrupt file,
-  // so the parser callback watches the top level's keys.
+  // so the parser callback watches the top level's keys. It also bounds the nesting (json_parse.hpp).
   std::set<std::string> names;
   std::string repeated;
   const json::parser_callback_t watch = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (detail::json_too_deep(depth, event)) check.error(detail::json_depth_message());
     if (event == json::parse_event_t::key && depth == 1 && repeated.empty() &&
         !names.insert(parsed.get<std::string>()).second)
       repeated = parsed.get<std::string>();
