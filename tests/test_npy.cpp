@@ -12,6 +12,7 @@
 
 #include "io/npy.hpp"
 #include "moerouter/error.hpp"
+#include "support/temp_dir.hpp"
 #include "support/catch.hpp"
 
 namespace fs = std::filesystem;
@@ -22,21 +23,9 @@ using namespace moerouter::io;
 
 namespace {
 
-// A fresh directory per test case, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("moerouter_test_npy_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+// A fresh directory per test case (tests/support/temp_dir.hpp), named after this file.
+struct TempDir : moerouter::testing::TempDir {
+  TempDir() : moerouter::testing::TempDir("test_npy") {}
 };
 
 std::string fixture(const std::string& name) {

@@ -21,6 +21,7 @@
 #include "io/safetensors.hpp"
 #include "io/safetensors_write.hpp"
 #include "moerouter/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using moerouter::DType;
@@ -30,20 +31,9 @@ using namespace moerouter::io;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("moerouter_test_st_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+// A fresh directory per test case (tests/support/temp_dir.hpp), named after this file.
+struct TempDir : moerouter::testing::TempDir {
+  TempDir() : moerouter::testing::TempDir("test_st") {}
 };
 
 void write_text(const std::string& path, const std::string& text) {
