@@ -112,6 +112,7 @@ struct Call {
   bool logits = true;
   std::optional<DType> counts;  // I32 or I64
   bool validate = false;
+  bool sync_stats = false;
   void* stream = nullptr;
   // Hash routing when non-empty: token ids [n] and table [vocab, k], handed over as these dtypes.
   std::vector<int64_t> tokens, table;
@@ -169,6 +170,7 @@ Result host_route(Router& r, const TensorView& x, const Call& c) {
   RouteOptions o;
   o.gemm = c.gemm;
   o.validate = c.validate;
+  o.sync_stats = c.sync_stats;
   if (c.logits) {
     out.logits.resize(static_cast<size_t>(n * E));
     std::memset(out.logits.data(), kPoisonByte, out.logits.size() * 4);
@@ -226,6 +228,7 @@ class DeviceCall {
     RouteOptions o;
     o.gemm = c_.gemm;
     o.validate = c_.validate;
+    o.sync_stats = c_.sync_stats;
     o.stream = c_.stream;
     if (c_.logits) o.logits_out = dev(logits_, DType::F32, n_, E_);
     if (c_.counts) o.counts_out = TensorView::vector(counts_.data(), *c_.counts, E_, DeviceType::Cuda);
@@ -968,6 +971,54 @@ TEST_CASE("validate=true rejects a non-finite row with the CPU's message and wri
   }
 }
 
+TEST_CASE("sync_stats: non-finite rows counted on the device equal the CPU's counts, every "
+          "epilogue version and gemm mode",
+          "[cuda][sanitize]") {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  for (ScoreFn score : {ScoreFn::SqrtSoftplus, ScoreFn::Softmax}) {
+    const RouterConfig cfg = small_config(score);
+    ref::Problem p = ref::generate(cfg, 150, ref::InputKind::Random, 33);
+    for (int64_t r : {131, 5, 77, 76})  // out of order: the first row is found by value, not timing
+      p.x[r * cfg.hidden + (r % cfg.hidden)] = r % 2 ? std::numeric_limits<float>::quiet_NaN()
+                                                     : -std::numeric_limits<float>::infinity();
+    auto cpu = make_router(cfg, Device::Cpu);
+    auto gpu = make_router(cfg, Device::Cuda);
+    cpu->set_weights(p.w_view(), p.bias_view());
+    gpu->set_weights(p.w_view(), p.bias_view());
+    const DeviceX dx = upload_x(p.x_view());
+    for (GemmMode mode : {GemmMode::Canonical, GemmMode::Fp32, GemmMode::Bf16}) {
+      Call c;
+      c.gemm = mode;
+      const Result want = host_route(*cpu, p.x_view(), c);
+      REQUIRE(want.stats.nonfinite_rows == 4);
+      REQUIRE(want.stats.first_nonfinite_row == 5);
+      for (const char* version : {"warp", "fused", "split"}) {
+        EpilogueOverride force(version);
+        c.sync_stats = true;
+        for (int repeat = 0; repeat < 2; ++repeat) {  // the counters restart at every call
+          const Result got = device_route(*gpu, dx.view, c);
+          INFO(to_string(mode) << " " << version << " repeat " << repeat);
+          REQUIRE(got.stats.nonfinite_rows == want.stats.nonfinite_rows);
+          REQUIRE(got.stats.first_nonfinite_row == want.stats.first_nonfinite_row);
+          REQUIRE(got.unwritten == 0);
+        }
+        c.sync_stats = false;
+        const Result uncounted = device_route(*gpu, dx.view, c);
+        REQUIRE(uncounted.stats.nonfinite_rows == -1);  // not counted without sync_stats (cuda.hpp)
+        REQUIRE(uncounted.stats.first_nonfinite_row == -1);
+      }
+    }
+    // Clean rows: zero, and the first row is -1.
+    const ref::Problem clean = ref::generate(cfg, 40, ref::InputKind::Random, 34);
+    const DeviceX cx = upload_x(clean.x_view());
+    Call c;
+    c.sync_stats = true;
+    const Result got = device_route(*gpu, cx.view, c);
+    REQUIRE(got.stats.nonfinite_rows == 0);
+    REQUIRE(got.stats.first_nonfinite_row == -1);
+  }
+}
+
 TEST_CASE("bad arguments: host pointers, wrong device, route before set_weights, device-resident "
           "and bf16 weights",
           "[cuda]") {
@@ -1111,6 +1162,20 @@ TEST_CASE("route() captured in a CUDA graph replays with identical results", "[c
     g.abort_capture();
     INFO(msg);
     REQUIRE(code == ErrorCode::Unsupported);
+  }
+  {
+    Call c = canon;
+    c.stream = stream;
+    c.sync_stats = true;
+    DeviceCall call(*gpu, xv, c);
+    ct::Graph g;
+    g.begin_capture(stream);
+    ErrorCode code = ErrorCode::Internal;
+    const std::string msg = error_of([&] { call.run(); }, &code);
+    g.abort_capture();
+    INFO(msg);
+    REQUIRE(code == ErrorCode::Unsupported);
+    REQUIRE(msg.find("sync_stats") != std::string::npos);
   }
   ct::synchronize(stream);
   ct::destroy_stream(other);

@@ -136,7 +136,7 @@ class Router:
         return False
 
     def route(self, x, token_ids=None, hash_table=None, gemm=None, counts=False, logits=False,
-              layout=False, validate=False, threads=0, stream=None):
+              layout=False, validate=False, sync_stats=False, threads=0, stream=None):
         """Routes x [N, H] (float32 or bfloat16; rows may be strided, elements must be
         contiguous) and returns a RouteResult: (weights [N, k] float32, ids [N, k] int32), on x's
         device, allocated by x's library.
@@ -149,6 +149,8 @@ class Router:
                   DispatchLayout of int64 counts [E], expert_offsets [E+1], token_slots [N*k]);
                   its counts are the same array as result.counts when counts=True too
         validate  NaN/inf logits raise Error('non_finite_input') naming the first bad row
+        sync_stats  CUDA tensors: count NaN/inf rows (result.stats.nonfinite_rows) and synchronize
+                  the stream; without it they read -1 there (the CPU always counts)
         threads   CPU threads for this call (0: OpenMP's default)
         stream    CUDA stream handle (int) to run on; default: the caller's current stream
                   (torch.cuda.current_stream() for torch tensors). CUDA calls are asynchronous.
@@ -176,7 +178,7 @@ class Router:
             x, weights, ids, counts_out=counts_out, logits_out=logits_out,
             expert_offsets_out=offsets_out, token_slots_out=slots_out,
             token_ids=_arrays.detach(token_ids), hash_table=_arrays.detach(hash_table), gemm=gemm,
-            validate=validate, threads=threads, stream=run_stream, dlpack_stream=dlpack_stream,
+            validate=validate, sync_stats=sync_stats, threads=threads, stream=run_stream, dlpack_stream=dlpack_stream,
             x_bf16_bits=x_bits)
         dispatch = DispatchLayout(counts_out, offsets_out, slots_out) if layout else None
         return RouteResult(weights, ids, counts_out if counts else None, logits_out, stats,

@@ -56,7 +56,7 @@ void set_weights(Router& r, py::handle weight, py::handle bias, bool weight_bf16
 Stats route_into(Router& r, py::handle x, py::handle weights_out, py::handle ids_out,
                  py::handle counts_out, py::handle logits_out, py::handle expert_offsets_out,
                  py::handle token_slots_out, py::handle token_ids, py::handle hash_table,
-                 const py::object& gemm, bool validate, int threads, const py::object& stream,
+                 const py::object& gemm, bool validate, bool sync_stats, int threads, const py::object& stream,
                  const py::object& dlpack_stream, bool x_bf16_bits) {
   ImportOptions in;
   if (!dlpack_stream.is_none()) in.dlpack_stream = dlpack_stream.cast<int64_t>();
@@ -80,6 +80,7 @@ Stats route_into(Router& r, py::handle x, py::handle weights_out, py::handle ids
   o.gemm = gemm_of(gemm);
   o.threads = threads;
   o.validate = validate;
+  o.sync_stats = sync_stats;
   o.token_ids = view_of(tok);
   o.hash_table = view_of(table);
   o.counts_out = view_of(cv);
@@ -103,7 +104,7 @@ void bind_router(py::module_& m) {
   py::class_<Stats>(m, "RouteStats", "What one route() call did.")
       .def_readonly("rows", &Stats::rows)
       .def_readonly("nonfinite_rows", &Stats::nonfinite_rows,
-                    "Rows whose logits hold NaN or inf (-1: not counted, CUDA without validate).")
+                    "Rows whose logits hold NaN or inf (-1: not counted: CUDA device tensors without sync_stats).")
       .def_readonly("first_nonfinite_row", &Stats::first_nonfinite_row)
       .def_readonly("device", &Stats::device)
       .def_readonly("gemm", &Stats::gemm)
@@ -133,7 +134,7 @@ void bind_router(py::module_& m) {
            py::kw_only(), py::arg("counts_out") = py::none(), py::arg("logits_out") = py::none(),
            py::arg("expert_offsets_out") = py::none(), py::arg("token_slots_out") = py::none(),
            py::arg("token_ids") = py::none(), py::arg("hash_table") = py::none(),
-           py::arg("gemm") = py::none(), py::arg("validate") = false, py::arg("threads") = 0,
+           py::arg("gemm") = py::none(), py::arg("validate") = false, py::arg("sync_stats") = false, py::arg("threads") = 0,
            py::arg("stream") = py::none(), py::arg("dlpack_stream") = py::none(),
            py::arg("x_bf16_bits") = false);
 

@@ -69,3 +69,18 @@ def test_check_accepts_cuda_tensors(problem):
     router = moerouter.Router(cfg, weight.cuda(), bias.cuda())
     weights, ids = router.route(x[:16].cuda())
     assert moerouter.check(cfg, x[:16].cuda(), weight.cuda(), weights, ids, bias=bias.cuda()).ok
+
+
+def test_sync_stats_counts_nonfinite_rows_like_the_cpu(problem):
+    cfg, x, weight, bias = problem
+    x = x.clone()
+    x[200, 3] = float("nan")
+    x[41, 0] = float("inf")
+    router = moerouter.Router(cfg, weight.cuda(), bias.cuda())
+    uncounted = router.route(x.cuda())
+    assert uncounted.stats.nonfinite_rows == -1  # not counted without a synchronization
+    counted = router.route(x.cuda(), sync_stats=True)
+    cpu = moerouter.Router(cfg, weight, bias, device="cpu").route(x)
+    assert (counted.stats.nonfinite_rows, counted.stats.first_nonfinite_row) == (2, 41)
+    assert (cpu.stats.nonfinite_rows, cpu.stats.first_nonfinite_row) == (2, 41)
+    assert torch.equal(counted.ids.cpu(), cpu.ids)

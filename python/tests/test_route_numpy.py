@@ -86,6 +86,9 @@ def test_counts_and_logits():
     plain = moerouter.Router(cfg, weight).route(x)
     assert plain.counts is None and plain.logits is None
     assert result.stats.rows == 50 and result.stats.nonfinite_rows == 0
+    x[7, 2] = np.nan  # the CPU always counts; sync_stats is accepted and changes nothing there
+    counted = moerouter.Router(cfg, weight).route(x, sync_stats=True)
+    assert (counted.stats.nonfinite_rows, counted.stats.first_nonfinite_row) == (1, 7)
 
 
 def test_hash_routing():

@@ -204,16 +204,16 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
   std::shared_lock<std::shared_mutex> weights_lock(weights_mutex_);
   if (!loaded_) fail(ErrorCode::InvalidArgument, "weight: set_weights() must be called before route()");
   const bool capturing = stream_capturing(stream);
-  if (capturing && (o.validate || o.hash_table))
-    fail_arg(ErrorCode::Unsupported, o.validate ? "validate" : "hash routing",
-             "no CUDA graph capture (its value checks read a flag back and synchronize)",
+  if (capturing && (o.validate || o.hash_table || o.sync_stats))
+    fail_arg(ErrorCode::Unsupported, o.validate ? "validate" : o.hash_table ? "hash routing" : "sync_stats",
+             "no CUDA graph capture (it reads values back to the host and synchronizes)",
              "a call on a capturing stream");
 
   RouteStats stats;
   stats.rows = n;
   stats.device = DeviceType::Cuda;
   stats.gemm = mode;
-  stats.nonfinite_rows = -1;  // not counted without a synchronization (cuda.hpp)
+  stats.nonfinite_rows = -1;  // not counted without a synchronization (cuda.hpp, sync_stats)
   stats.first_nonfinite_row = -1;
   stats.kernel = mode == GemmMode::Fp32 ? "cublas-sgemm" : mode == GemmMode::Bf16 ? "cublas-bf16" : "";
 
@@ -244,6 +244,11 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
     stats.nonfinite_rows = 0;  // the check passed (it throws otherwise)
   }
 
+  const bool count_nonfinite = o.sync_stats && !o.validate && n > 0;
+  if (count_nonfinite)
+    check(cudaMemsetAsync(ws.nonfinite(), 0, 2 * sizeof(unsigned long long), stream),
+          "cudaMemsetAsync(non-finite counters)");
+
   // From here on outputs are written.
   if (o.counts_out)
     check(cudaMemsetAsync(o.counts_out->data, 0, static_cast<size_t>(E) * dtype_size(o.counts_out->dtype),
@@ -263,6 +268,7 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
     a.token_ids_i64 = o.token_ids && o.token_ids->dtype == DType::I64;
     a.hash_table = o.hash_table ? o.hash_table->data : nullptr;
     a.hash_table_i64 = o.hash_table && o.hash_table->dtype == DType::I64;
+    a.nonfinite = count_nonfinite ? ws.nonfinite() : nullptr;
     epilogue(a, stream);
   }
   if (o.expert_offsets_out || o.token_slots_out) {
@@ -277,6 +283,16 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
                             static_cast<size_t>(E + 1) * dtype_size(o.expert_offsets_out->dtype), stream),
             "cudaMemsetAsync(expert_offsets_out)");
     }
+  }
+  if (o.sync_stats && !o.validate) {
+    unsigned long long v[2] = {0, 0};
+    if (count_nonfinite) {
+      check(cudaMemcpyAsync(v, ws.nonfinite(), sizeof v, cudaMemcpyDeviceToHost, stream),
+            "cudaMemcpyAsync(non-finite counters)");
+      check(cudaStreamSynchronize(stream), "cudaStreamSynchronize(sync_stats)");
+    }
+    stats.nonfinite_rows = static_cast<int64_t>(v[0]);
+    stats.first_nonfinite_row = v[0] ? static_cast<int64_t>(~v[1]) : -1;
   }
   return stats;
 }

@@ -8,6 +8,7 @@
 
 #include "cuda_check.hpp"
 #include "kernels.hpp"
+#include "epilogue_device.cuh"
 #include "moerouter/epilogue.hpp"
 #include "moerouter/fmath.hpp"
 
@@ -18,7 +19,7 @@ namespace {
 constexpr int kEpilogueThreads = 128;
 
 __device__ __forceinline__ int64_t read_index(const void* p, bool i64, int64_t i) {
-  return i64 ? static_cast<const int64_t*>(p)[i] : static_cast<const int32_t*>(p)[i];
+  return epilogue_read_index(p, i64, i);
 }
 
 // Three versions of the epilogue, identical in every bit (tests/test_cuda.cpp holds each to the
@@ -33,43 +34,21 @@ __device__ __forceinline__ int64_t read_index(const void* p, bool i64, int64_t i
 // them); softmax needs the whole row (max, compensated sum), so one thread per row calls
 // activate_row itself. (2) One row per thread runs select_topk and gather_weights.
 //
-// Warp (the default): (1) as Split; (2) one warp per row. select_topk's result is the k best experts
-// under a total order (ranks_above: value, then index), so it is unique, and any way of finding it
-// gives the same ids in the same order: each lane keeps its own best k of the experts e = lane
-// (mod 32) with insert_ranked, then k rounds of a warp-wide ranks_above maximum pop the winners.
-// Group-limited configs do the same for groups: each lane scores its groups exactly as
-// select_groups does (insert_ranked of the group's sel, sum of the best two), the topk_groups best
-// are merged the same way. gather_weights then runs on lane 0, unchanged.
+// Warp (the default): one warp per row runs warp_route_row (epilogue_device.cuh): activations
+// spread over the lanes, then the warp-wide selection. The fused routers call the same function.
 //
 // All evaluate in place: the activations overwrite the logits workspace (activate_row reads
 // logits[e] before writing act[e] and never reads it again, so in place equals the CPU's separate
 // buffer).
 constexpr int kActivateThreads = 256;
-constexpr int kWarpRows = 4;  // rows (warps) per block of the warp-per-row selection
-constexpr unsigned kFullMask = 0xFFFFFFFFu;
+constexpr int kWarpRows = 4;  // rows (warps) per block of the warp-per-row epilogue
 
-__device__ __forceinline__ void write_row(const EpilogueArgs& a, int64_t row, const int32_t* ids,
-                                          const float* weights) {
-  const int k = a.params.top_k;
-  for (int j = 0; j < k; ++j) {
-    a.ids_out[row * k + j] = ids[j];
-    a.weights_out[row * k + j] = weights[j];
+// Non-finite count of one row by one thread (Fused and Split; Warp counts in warp_activate_row).
+__device__ __forceinline__ void count_row_if_nonfinite(const EpilogueArgs& a, int64_t row, const float* L) {
+  if (a.nonfinite && !epilogue::row_is_finite(L, a.params.experts)) {
+    atomicAdd(a.nonfinite, 1ull);
+    atomicMax(a.nonfinite + 1, ~static_cast<unsigned long long>(row));
   }
-  if (a.counts) {  // integer counts: the order of the atomic adds cannot change the result
-    for (int j = 0; j < k; ++j) {
-      if (a.counts_i64)
-        atomicAdd(static_cast<unsigned long long*>(a.counts) + ids[j], 1ull);
-      else
-        atomicAdd(static_cast<int*>(a.counts) + ids[j], 1);
-    }
-  }
-}
-
-__device__ __forceinline__ void hash_ids(const EpilogueArgs& a, int64_t row, int32_t* ids) {
-  const int k = a.params.top_k;
-  const int64_t token = read_index(a.token_ids, a.token_ids_i64, row);
-  for (int j = 0; j < k; ++j)
-    ids[j] = static_cast<int32_t>(read_index(a.hash_table, a.hash_table_i64, token * k + j));
 }
 
 // Selection, weights, outputs and counts of one row whose activations are in `act`.
@@ -77,13 +56,13 @@ __device__ __forceinline__ void select_row(const EpilogueArgs& a, int64_t row, c
   int32_t ids[kMaxTopK];
   float weights[kMaxTopK];
   if (a.token_ids) {
-    hash_ids(a, row, ids);
+    epilogue_hash_ids(a, row, ids);
   } else {
     bool group_flags[kMaxExperts];  // select_topk's scratch: one flag per group (G <= E <= 1024)
     epilogue::select_topk(act, a.params, group_flags, ids);
   }
   epilogue::gather_weights(act, ids, a.params, weights);
-  write_row(a, row, ids, weights);
+  epilogue_write_row(a, row, ids, weights);
 }
 
 __global__ void __launch_bounds__(kEpilogueThreads) epilogue_fused_kernel(EpilogueArgs a) {
@@ -91,6 +70,7 @@ __global__ void __launch_bounds__(kEpilogueThreads) epilogue_fused_kernel(Epilog
   if (row >= a.n) return;
   const int64_t E = a.params.experts;
   float* L = a.logits + row * E;
+  count_row_if_nonfinite(a, row, L);
   if (a.logits_out) {
     float* dst = a.logits_out + row * E;
     for (int64_t e = 0; e < E; ++e) dst[e] = fmath::canonicalize(L[e]);
@@ -99,7 +79,7 @@ __global__ void __launch_bounds__(kEpilogueThreads) epilogue_fused_kernel(Epilog
   select_row(a, row, L);
 }
 
-// (1), sqrtsoftplus / sigmoid: one element per thread.
+// Split (1), sqrtsoftplus / sigmoid: one element per thread.
 __global__ void __launch_bounds__(kActivateThreads) activate_elementwise_kernel(EpilogueArgs a) {
   const int64_t total = a.n * a.params.experts;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
@@ -110,7 +90,7 @@ __global__ void __launch_bounds__(kActivateThreads) activate_elementwise_kernel(
   }
 }
 
-// (1), softmax: one row per thread (the row's max and sum are sequential in activate_row).
+// Split (1), softmax: one row per thread (the row's max and sum are sequential in activate_row).
 __global__ void __launch_bounds__(kEpilogueThreads) activate_rows_kernel(EpilogueArgs a) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (row >= a.n) return;
@@ -123,6 +103,13 @@ __global__ void __launch_bounds__(kEpilogueThreads) activate_rows_kernel(Epilogu
   epilogue::activate_row(L, E, a.params.score, L);
 }
 
+// Split (0): non-finite counts, before the activations overwrite the logits.
+__global__ void __launch_bounds__(kEpilogueThreads) count_nonfinite_kernel(EpilogueArgs a) {
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (row >= a.n) return;
+  count_row_if_nonfinite(a, row, a.logits + row * a.params.experts);
+}
+
 // Split (2): one row per thread.
 __global__ void __launch_bounds__(kEpilogueThreads) select_kernel(EpilogueArgs a) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -130,92 +117,13 @@ __global__ void __launch_bounds__(kEpilogueThreads) select_kernel(EpilogueArgs a
   select_row(a, row, a.logits + row * a.params.experts);
 }
 
-// The best (value, id) under ranks_above among the lanes that have one; every lane gets it
-// (a strict total order has one maximum, so the butterfly converges to it in all lanes).
-__device__ __forceinline__ void warp_best(float& v, int32_t& id, bool& has) {
-  for (int offset = 16; offset > 0; offset /= 2) {
-    const float ov = __shfl_xor_sync(kFullMask, v, offset);
-    const int32_t oid = __shfl_xor_sync(kFullMask, id, offset);
-    const bool oh = __shfl_xor_sync(kFullMask, static_cast<int>(has), offset) != 0;
-    if (oh && (!has || epilogue::ranks_above(ov, oid, v, id))) {
-      v = ov;
-      id = oid;
-      has = true;
-    }
-  }
-}
-
-// Merges the lanes' ranked lists (vals/ids, `count` entries each, ids distinct across lanes) into
-// the warp's best `cap` in rank order, written to out_ids in every lane. Returns how many.
-__device__ __forceinline__ int warp_merge(const float* vals, const int32_t* ids, int count, int cap,
-                                          int32_t* out_ids) {
-  int head = 0;
-  for (int r = 0; r < cap; ++r) {
-    bool has = head < count;
-    float v = has ? vals[head] : 0.0f;
-    int32_t id = has ? ids[head] : 0;
-    warp_best(v, id, has);
-    if (!has) return r;  // the same in every lane
-    if (head < count && ids[head] == id) ++head;  // the winning lane pops its head
-    out_ids[r] = id;
-  }
-  return cap;
-}
-
-// Warp (2): one warp per row; lane 0 writes the row.
-__global__ void __launch_bounds__(32 * kWarpRows) select_warp_kernel(EpilogueArgs a) {
-  __shared__ bool allowed_groups[kWarpRows][kMaxExperts];
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+// Warp: one warp per row does the whole epilogue.
+__global__ void __launch_bounds__(32 * kWarpRows) route_rows_warp_kernel(EpilogueArgs a) {
+  __shared__ WarpRowScratch scratch[kWarpRows];
+  const int warp = threadIdx.x / 32;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpRows + warp;
   if (row >= a.n) return;  // whole warps leave together
-  const epilogue::Params& p = a.params;
-  const int64_t E = p.experts;
-  const int k = p.top_k;
-  const float* act = a.logits + row * E;
-  int32_t ids[kMaxTopK];
-  if (a.token_ids) {
-    if (lane == 0) hash_ids(a, row, ids);
-  } else {
-    bool* allowed = allowed_groups[warp];
-    const int64_t per_group = E / p.groups;
-    if (p.groups > 1) {  // select_groups, its groups spread over the lanes
-      float gv[kMaxTopK];
-      int32_t gi[kMaxTopK];
-      int gc = 0;
-      for (int g = lane; g < p.groups; g += 32) {
-        float top_vals[2];
-        int32_t top_ids[2];
-        int top_count = 0;
-        for (int64_t j = 0; j < per_group; ++j) {
-          const int64_t e = g * per_group + j;
-          epilogue::insert_ranked(epilogue::selection_score(act, p.bias, e), static_cast<int32_t>(e),
-                                  top_vals, top_ids, &top_count, 2);
-        }
-        const float score = top_count == 2 ? top_vals[0] + top_vals[1] : top_vals[0];
-        allowed[g] = false;
-        epilogue::insert_ranked(score, g, gv, gi, &gc, p.topk_groups);
-      }
-      int32_t kept[kMaxTopK];
-      const int kept_count = warp_merge(gv, gi, gc, p.topk_groups, kept);
-      __syncwarp();  // every lane's allowed[g] = false is in place
-      if (lane == 0)
-        for (int i = 0; i < kept_count; ++i) allowed[kept[i]] = true;
-      __syncwarp();
-    }
-    float lv[kMaxTopK];
-    int32_t li[kMaxTopK];
-    int lc = 0;
-    for (int64_t e = lane; e < E; e += 32)
-      if (p.groups == 1 || allowed[e / per_group])
-        epilogue::insert_ranked(epilogue::selection_score(act, p.bias, e), static_cast<int32_t>(e), lv,
-                                li, &lc, k);
-    warp_merge(lv, li, lc, k, ids);
-  }
-  if (lane == 0) {
-    float weights[kMaxTopK];
-    epilogue::gather_weights(act, ids, p, weights);
-    write_row(a, row, ids, weights);
-  }
+  warp_route_row(a, row, a.logits + row * a.params.experts, scratch[warp]);
 }
 
 std::atomic<EpilogueKernel> g_epilogue_override{EpilogueKernel::Auto};
@@ -285,6 +193,15 @@ EpilogueKernel epilogue(const EpilogueArgs& args, cudaStream_t stream) {
     check_launch("epilogue_fused_kernel");
     return which;
   }
+  if (which == EpilogueKernel::Warp) {
+    route_rows_warp_kernel<<<blocks_for(args.n, kWarpRows), 32 * kWarpRows, 0, stream>>>(args);
+    check_launch("route_rows_warp_kernel");
+    return which;
+  }
+  if (args.nonfinite) {
+    count_nonfinite_kernel<<<blocks_for(args.n, kEpilogueThreads), kEpilogueThreads, 0, stream>>>(args);
+    check_launch("count_nonfinite_kernel");
+  }
   if (args.params.score == ScoreFn::Softmax) {
     activate_rows_kernel<<<blocks_for(args.n, kEpilogueThreads), kEpilogueThreads, 0, stream>>>(args);
     check_launch("activate_rows_kernel");
@@ -294,13 +211,8 @@ EpilogueKernel epilogue(const EpilogueArgs& args, cudaStream_t stream) {
     activate_elementwise_kernel<<<grid, kActivateThreads, 0, stream>>>(args);
     check_launch("activate_elementwise_kernel");
   }
-  if (which == EpilogueKernel::Split) {
-    select_kernel<<<blocks_for(args.n, kEpilogueThreads), kEpilogueThreads, 0, stream>>>(args);
-    check_launch("select_kernel");
-  } else {
-    select_warp_kernel<<<blocks_for(args.n, kWarpRows), 32 * kWarpRows, 0, stream>>>(args);
-    check_launch("select_warp_kernel");
-  }
+  select_kernel<<<blocks_for(args.n, kEpilogueThreads), kEpilogueThreads, 0, stream>>>(args);
+  check_launch("select_kernel");
   return which;
 }
 

@@ -74,6 +74,7 @@ RouteStats route_from_host(Router& router, const TensorView& x, const TensorView
   }
   Staged dl = stage(logits_host, false, device_id, "host staging: logits");
   RouteOptions d = o;
+  d.sync_stats = false;  // counted below from the host copy of the logits
   d.stream = nullptr;  // synchronous path on the legacy default stream
   d.logits_out = dl.view;
   Staged dc, dt, dh, doff, dslots;

@@ -57,6 +57,9 @@ struct EpilogueArgs {
   bool token_ids_i64;
   const void* hash_table;   // [vocab, k] (contiguous)
   bool hash_table_i64;
+  // [2] on the device, or nullptr: rows with a NaN/inf logit are counted, [0] += 1 per such row,
+  // [1] = max(~row) over them (so ~[1] is the first one; the caller zeroes both first).
+  unsigned long long* nonfinite;
 };
 // Which epilogue runs (epilogue_kernels.cu explains both; they give identical bits).
 enum class EpilogueKernel {
@@ -78,5 +81,16 @@ void find_nonfinite_row(const float* logits, int64_t n, int64_t experts,
 void find_bad_hash_row(const void* token_ids, bool token_ids_i64, const void* hash_table,
                        bool hash_table_i64, int64_t vocab, int64_t n, int top_k, int64_t experts,
                        unsigned long long* first_bad, cudaStream_t stream);
+
+// ---- fused routers: GEMM and epilogue in one launch ---------------------------------------------
+// (decode_route.cu for small n, bf16_fused.cu for the bf16 tensor-core router.) What both need:
+struct FusedRouteArgs {
+  XView x;
+  int64_t n, experts, hidden;
+  const float* w_f32;          // [E, H] fp32 weights (exact copy of what set_weights got)
+  const uint16_t* w_bf16;      // [E, H] bf16 weights (core's float_to_bf16 of the fp32 ones)
+  EpilogueArgs epi;            // epi.logits = the workspace's [n, E] floats, free to use as scratch
+  unsigned int* grid_counter;  // zero on entry; a kernel that uses it must leave it zero again
+};
 
 }  // namespace moerouter::cuda::detail

@@ -27,7 +27,7 @@ Workspace::~Workspace() {
 }
 
 bool Workspace::fits(int64_t n, bool need_stage, bool need_cublas) const {
-  return flag.get() && layout.get() && rows >= n && (!need_stage || stage_rows >= std::min(n, kStageRows)) &&
+  return flag.get() && layout.get() && counters.get() && rows >= n && (!need_stage || stage_rows >= std::min(n, kStageRows)) &&
          (!need_cublas || cublas);
 }
 
@@ -43,6 +43,10 @@ void Workspace::ensure(int64_t n, bool need_stage, bool need_cublas, bool captur
   // Earlier calls on this stream may still read the buffers about to be replaced.
   check(cudaStreamSynchronize(stream), "cudaStreamSynchronize (before growing the workspace)");
   if (!flag.get()) flag = DeviceArray(sizeof(unsigned long long), "the error flag");
+  if (!counters.get()) {
+    counters = DeviceArray(4 * sizeof(unsigned long long), "the workspace counters");
+    check(cudaMemset(counters.get(), 0, 4 * sizeof(unsigned long long)), "cudaMemset(workspace counters)");
+  }
   if (!layout.get()) layout = DeviceArray((kMaxExperts + 1) * sizeof(int64_t), "the dispatch-layout scratch");
   if (rows < n) {
     logits = DeviceArray();  // free first: the old and new buffers need not coexist

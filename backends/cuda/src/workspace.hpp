@@ -34,6 +34,12 @@ struct Workspace {
   int64_t stage_rows = 0;  // capacity of `staging` in rows (x H floats)
   DeviceArray logits, staging, flag, cublas_workspace;
   DeviceArray layout;      // (kMaxExperts + 1) int64: dispatch-layout offsets scratch
+  // Small device counters, zeroed when allocated: nonfinite() = EpilogueArgs::nonfinite (zeroed
+  // again by each call that counts), grid_counter() = FusedRouteArgs::grid_counter (left zero by
+  // every kernel that uses it).
+  DeviceArray counters;
+  unsigned long long* nonfinite() const { return counters.as<unsigned long long>(); }
+  unsigned int* grid_counter() const { return reinterpret_cast<unsigned int*>(counters.as<unsigned long long>() + 2); }
   cublasHandle_t cublas = nullptr;
 
   Workspace() = default;

@@ -14,6 +14,10 @@ struct RouteOptions {
   std::optional<GemmMode> gemm;        // overrides RouterConfig::gemm for this call
   int threads = 0;                     // CPU: OpenMP threads for this call; 0 = OpenMP's default
   bool validate = false;               // non-finite logits become Error(NonFiniteInput), nothing written
+  // CUDA with device tensors: count non-finite rows on the device and synchronize the stream so the
+  // returned RouteStats holds the counts (not capturable in a CUDA graph). Without it that path
+  // reports -1. The CPU backend and host tensors on a CUDA router always count; there it is a no-op.
+  bool sync_stats = false;
   std::optional<TensorView> logits_out;  // [N, E] F32: the backend's own logits
   std::optional<TensorView> counts_out;  // [E] I32 or I64: tokens routed to each expert
   // The dispatch layout a grouped expert GEMM consumes (either or both):

@@ -24,8 +24,10 @@ bool device_present();
 // It is asynchronous: outputs are ready when the stream reaches the end of the call. Exceptions:
 //  * validate = true and hash routing read a small error flag back to the host, so those calls
 //    synchronize the stream (and cannot be captured into a CUDA graph);
-//  * without validate, RouteStats::nonfinite_rows and first_nonfinite_row are -1 (not counted:
-//    counting would need a synchronization). With validate they are 0 / -1 when the call succeeds.
+//  * RouteStats::nonfinite_rows and first_nonfinite_row are -1 (not counted: reporting them needs
+//    a synchronization) unless RouteOptions::sync_stats = true, which counts them on the device and
+//    synchronizes the stream at the end of the call. With validate they are 0 / -1 when the call
+//    succeeds (it throws otherwise).
 class CudaRouter : public Router {
  public:
   // Allocates the workspace of `stream` for calls of up to max_rows rows in every gemm mode

@@ -1,0 +1,184 @@
+// The epilogue of one row as a device function for one warp, so that kernels holding a row's
+// logits (in shared memory or global memory) can finish the row themselves: the fused routers
+// (decode_route.cu, bf16_fused.cu) call it, and the default epilogue (epilogue_kernels.cu) is the
+// same code. It calls core's __host__ __device__ epilogue functions, so it writes the CPU's bits.
+//
+// Selection: select_topk's result is the k best experts under a total order (ranks_above: value,
+// then index), so it is unique, and any way of finding it gives the same ids in the same order:
+// each lane keeps its own best k of the experts e = lane (mod 32) with insert_ranked, then k rounds
+// of a warp-wide ranks_above maximum pop the winners. Group-limited configs do the same for groups:
+// each lane scores its groups exactly as select_groups does (insert_ranked of the group's sel, sum
+// of the best two), the topk_groups best are merged the same way. gather_weights runs on lane 0.
+#pragma once
+#include <cstdint>
+
+#include "kernels.hpp"
+#include "moerouter/config.hpp"
+#include "moerouter/epilogue.hpp"
+#include "moerouter/fmath.hpp"
+
+namespace moerouter::cuda::detail {
+
+inline constexpr unsigned kFullWarpMask = 0xFFFFFFFFu;
+
+// Per-warp shared scratch of warp_route_row (group flags of group-limited selection).
+struct WarpRowScratch {
+  bool allowed_groups[kMaxExperts];
+};
+
+__device__ __forceinline__ int64_t epilogue_read_index(const void* p, bool i64, int64_t i) {
+  return i64 ? static_cast<const int64_t*>(p)[i] : static_cast<const int32_t*>(p)[i];
+}
+
+// ids, weights and counts of one row (called by one thread).
+__device__ __forceinline__ void epilogue_write_row(const EpilogueArgs& a, int64_t row, const int32_t* ids,
+                                                   const float* weights) {
+  const int k = a.params.top_k;
+  for (int j = 0; j < k; ++j) {
+    a.ids_out[row * k + j] = ids[j];
+    a.weights_out[row * k + j] = weights[j];
+  }
+  if (a.counts) {  // integer counts: the order of the atomic adds cannot change the result
+    for (int j = 0; j < k; ++j) {
+      if (a.counts_i64)
+        atomicAdd(static_cast<unsigned long long*>(a.counts) + ids[j], 1ull);
+      else
+        atomicAdd(static_cast<int*>(a.counts) + ids[j], 1);
+    }
+  }
+}
+
+__device__ __forceinline__ void epilogue_hash_ids(const EpilogueArgs& a, int64_t row, int32_t* ids) {
+  const int k = a.params.top_k;
+  const int64_t token = epilogue_read_index(a.token_ids, a.token_ids_i64, row);
+  for (int j = 0; j < k; ++j)
+    ids[j] = static_cast<int32_t>(epilogue_read_index(a.hash_table, a.hash_table_i64, token * k + j));
+}
+
+// The best (value, id) under ranks_above among the lanes that have one; every lane gets it
+// (a strict total order has one maximum, so the butterfly converges to it in all lanes).
+__device__ __forceinline__ void warp_best(float& v, int32_t& id, bool& has) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const float ov = __shfl_xor_sync(kFullWarpMask, v, offset);
+    const int32_t oid = __shfl_xor_sync(kFullWarpMask, id, offset);
+    const bool oh = __shfl_xor_sync(kFullWarpMask, static_cast<int>(has), offset) != 0;
+    if (oh && (!has || epilogue::ranks_above(ov, oid, v, id))) {
+      v = ov;
+      id = oid;
+      has = true;
+    }
+  }
+}
+
+// Merges the lanes' ranked lists (vals/ids, `count` entries each, ids distinct across lanes) into
+// the warp's best `cap` in rank order, written to out_ids in every lane. Returns how many.
+__device__ __forceinline__ int warp_merge(const float* vals, const int32_t* ids, int count, int cap,
+                                          int32_t* out_ids) {
+  int head = 0;
+  for (int r = 0; r < cap; ++r) {
+    bool has = head < count;
+    float v = has ? vals[head] : 0.0f;
+    int32_t id = has ? ids[head] : 0;
+    warp_best(v, id, has);
+    if (!has) return r;  // the same in every lane
+    if (head < count && ids[head] == id) ++head;  // the winning lane pops its head
+    out_ids[r] = id;
+  }
+  return cap;
+}
+
+// Counts a row with a non-finite logit (EpilogueArgs::nonfinite). `finite` is this lane's verdict
+// on its own elements; all 32 lanes call.
+__device__ __forceinline__ void warp_count_nonfinite(const EpilogueArgs& a, int64_t row, bool finite) {
+  const bool row_bad = __any_sync(kFullWarpMask, !finite);
+  if (row_bad && a.nonfinite && (threadIdx.x % 32) == 0) {
+    atomicAdd(a.nonfinite, 1ull);
+    atomicMax(a.nonfinite + 1, ~static_cast<unsigned long long>(row));
+  }
+}
+
+// Activation in place of one row by one warp: logits_out copy (canonical NaN), non-finite count,
+// then activate_row per element (sqrtsoftplus, sigmoid) or, for softmax whose max and compensated
+// sum are sequential, activate_row on the whole row in lane 0. Ends with the row visible to all lanes.
+__device__ __forceinline__ void warp_activate_row(const EpilogueArgs& a, int64_t row, float* L) {
+  const int lane = threadIdx.x % 32;
+  const int64_t E = a.params.experts;
+  bool finite = true;
+  for (int64_t e = lane; e < E; e += 32) {
+    const float l = L[e];
+    finite = finite && fmath::is_finite(l);
+    if (a.logits_out) a.logits_out[row * E + e] = fmath::canonicalize(l);
+    if (a.params.score != ScoreFn::Softmax) epilogue::activate_row(L + e, 1, a.params.score, L + e);
+  }
+  warp_count_nonfinite(a, row, finite);
+  if (a.params.score == ScoreFn::Softmax) {
+    __syncwarp();
+    if (lane == 0) epilogue::activate_row(L, E, a.params.score, L);
+  }
+  __syncwarp();
+}
+
+// Selection, weights and outputs of one row whose activations are in `act`; all 32 lanes call.
+__device__ __forceinline__ void warp_select_row(const EpilogueArgs& a, int64_t row, const float* act,
+                                                WarpRowScratch& scratch) {
+  const int lane = threadIdx.x % 32;
+  const epilogue::Params& p = a.params;
+  const int64_t E = p.experts;
+  const int k = p.top_k;
+  int32_t ids[kMaxTopK];
+  if (a.token_ids) {
+    if (lane == 0) epilogue_hash_ids(a, row, ids);
+  } else {
+    bool* allowed = scratch.allowed_groups;
+    const int64_t per_group = E / p.groups;
+    if (p.groups > 1) {  // select_groups, its groups spread over the lanes
+      float gv[kMaxTopK];
+      int32_t gi[kMaxTopK];
+      int gc = 0;
+      for (int g = lane; g < p.groups; g += 32) {
+        float top_vals[2];
+        int32_t top_ids[2];
+        int top_count = 0;
+        for (int64_t j = 0; j < per_group; ++j) {
+          const int64_t e = g * per_group + j;
+          epilogue::insert_ranked(epilogue::selection_score(act, p.bias, e), static_cast<int32_t>(e),
+                                  top_vals, top_ids, &top_count, 2);
+        }
+        const float score = top_count == 2 ? top_vals[0] + top_vals[1] : top_vals[0];
+        allowed[g] = false;
+        epilogue::insert_ranked(score, g, gv, gi, &gc, p.topk_groups);
+      }
+      int32_t kept[kMaxTopK];
+      const int kept_count = warp_merge(gv, gi, gc, p.topk_groups, kept);
+      __syncwarp();  // every lane's allowed[g] = false is in place
+      if (lane == 0)
+        for (int i = 0; i < kept_count; ++i) allowed[kept[i]] = true;
+      __syncwarp();
+    }
+    float lv[kMaxTopK];
+    int32_t li[kMaxTopK];
+    int lc = 0;
+    for (int64_t e = lane; e < E; e += 32)
+      if (p.groups == 1 || allowed[e / per_group])
+        epilogue::insert_ranked(epilogue::selection_score(act, p.bias, e), static_cast<int32_t>(e), lv,
+                                li, &lc, k);
+    warp_merge(lv, li, lc, k, ids);
+  }
+  if (lane == 0) {
+    float weights[kMaxTopK];
+    epilogue::gather_weights(act, ids, p, weights);
+    epilogue_write_row(a, row, ids, weights);
+  }
+  __syncwarp();
+}
+
+// Everything epilogue() does for one row, by one warp (all 32 lanes call with the same row).
+// `row_logits` holds the row's E logits (shared or global memory) and is overwritten with the
+// activations; a.logits is not used.
+__device__ __forceinline__ void warp_route_row(const EpilogueArgs& a, int64_t row, float* row_logits,
+                                               WarpRowScratch& scratch) {
+  warp_activate_row(a, row, row_logits);
+  warp_select_row(a, row, row_logits, scratch);
+}
+
+}  // namespace moerouter::cuda::detail
