@@ -54,7 +54,8 @@ float chunked_fma_dot(const float* x, const float* w, int64_t h) {
 
 template <class T>
 bool same_bytes(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+  // memcmp's pointers must not be null even for 0 bytes (an empty vector's data() may be).
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 // Weights exactly as a backend writes them from the oracle's, for planting outputs.

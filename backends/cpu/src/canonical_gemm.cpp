@@ -19,7 +19,9 @@ constexpr int64_t kBf16PanelMaxRows = 16;
 constexpr int64_t kBlockK = 256;
 static_assert(kBlockK % kCanonicalChunk == 0, "K blocks must hold whole chunks");
 
-TileKernel kernel_for(Isa isa) {
+}  // namespace
+
+TileKernel tile_kernel_for(Isa isa) {
   switch (isa) {
     case Isa::Avx512: return tile_avx512;
     case Isa::Avx2: return tile_avx2;
@@ -28,12 +30,10 @@ TileKernel kernel_for(Isa isa) {
   return tile_scalar;
 }
 
-}  // namespace
-
 void canonical_gemm(Isa isa, const PackedWeights& w, const float* x, int64_t ldx, int64_t n,
                     float* logits, int threads) {
   if (n <= 0) return;
-  const TileKernel tile = kernel_for(isa);
+  const TileKernel tile = tile_kernel_for(isa);
   const int64_t E = w.experts, H = w.hidden;
   const int64_t groups = (n + kGroupRows - 1) / kGroupRows;
   const bool bf16 = w.has_bf16_panels() && n <= kBf16PanelMaxRows;
@@ -65,8 +65,8 @@ void canonical_gemm(Isa isa, const PackedWeights& w, const float* x, int64_t ldx
           for (int64_t r0 = r_begin; r0 < r_end; r0 += kTileRows) {
             const int rows = static_cast<int>(std::min<int64_t>(kTileRows, r_end - r0));
             const float* x_rows[kTileRows];
-            for (int r = 0; r < kTileRows; ++r) x_rows[r] = x + std::min(r0 + r, n - 1) * ldx;
-            tile(x_rows, rows, panel, bf16, k0, k1, panel_totals + (r0 - r_begin) * kPanel);
+            for (int r = 0; r < kTileRows; ++r) x_rows[r] = x + std::min(r0 + r, n - 1) * ldx + k0;
+            tile(x_rows, rows, panel, bf16, k0, k1, panel_totals + (r0 - r_begin) * kPanel, kPanel);
           }
         }
       }

@@ -13,18 +13,20 @@ namespace moerouter::cpu {
 
 inline constexpr int kTileRows = 8;
 
-// Rows r < `rows` (1..kTileRows; x_rows[r] -> H floats) against one panel of kPanel experts, over
-// k in [k0, k1) where k0 is a multiple of 64: the chunk sums of that range are added in order to
-// totals[r * kPanel + j]; the chunk starting at k = 0 initializes the total instead.
+// Rows r < `rows` (1..kTileRows) against one panel of kPanel experts, over k in [k0, k1) where k0
+// is a multiple of 64: x_rows[r][k - k0] is x[r][k] (the caller may hand a packed copy of just
+// that K range), the panel is indexed by absolute k. The chunk sums of the range are added in
+// order to totals[r * ldt + j]; the chunk starting at k = 0 initializes the total instead.
 using TileKernel = void (*)(const float* const* x_rows, int rows, const void* panel, bool bf16,
-                            int64_t k0, int64_t k1, float* totals);
+                            int64_t k0, int64_t k1, float* totals, int64_t ldt);
 
 void tile_scalar(const float* const* x_rows, int rows, const void* panel, bool bf16, int64_t k0,
-                 int64_t k1, float* totals);
+                 int64_t k1, float* totals, int64_t ldt);
 void tile_avx2(const float* const* x_rows, int rows, const void* panel, bool bf16, int64_t k0,
-               int64_t k1, float* totals);
+               int64_t k1, float* totals, int64_t ldt);
 void tile_avx512(const float* const* x_rows, int rows, const void* panel, bool bf16, int64_t k0,
-                 int64_t k1, float* totals);
+                 int64_t k1, float* totals, int64_t ldt);
+TileKernel tile_kernel_for(Isa isa);
 
 // logits [n, E] (row stride E) from fp32 rows x (row stride ldx); `threads` OpenMP threads.
 void canonical_gemm(Isa isa, const PackedWeights& w, const float* x, int64_t ldx, int64_t n,

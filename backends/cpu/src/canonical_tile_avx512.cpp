@@ -24,13 +24,13 @@ inline __m512 load16(const void* panel, int64_t index) {
 }
 
 template <int R, bool kBf16>
-void tile(const float* const* x, const void* panel, int64_t k0, int64_t k1, float* totals) {
+void tile(const float* const* x, const void* panel, int64_t k0, int64_t k1, float* totals, int64_t ldt) {
   __m512 t[R][2];
   #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     // A fresh output (k0 == 0) has no running total yet; its first chunk sum will become it.
-    t[r][0] = k0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(totals + r * kPanel);
-    t[r][1] = k0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(totals + r * kPanel + 16);
+    t[r][0] = k0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(totals + r * ldt);
+    t[r][1] = k0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(totals + r * ldt + 16);
   }
   for (int64_t c0 = k0; c0 < k1; c0 += kCanonicalChunk) {
     const int64_t c1 = c0 + kCanonicalChunk < k1 ? c0 + kCanonicalChunk : k1;
@@ -42,7 +42,7 @@ void tile(const float* const* x, const void* panel, int64_t k0, int64_t k1, floa
       const __m512 w1 = load16<kBf16>(panel, k * kPanel + 16);
       #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        const __m512 b = _mm512_set1_ps(x[r][k]);
+        const __m512 b = _mm512_set1_ps(x[r][k - k0]);
         a[r][0] = _mm512_fmadd_ps(b, w0, a[r][0]);
         a[r][1] = _mm512_fmadd_ps(b, w1, a[r][1]);
       }
@@ -55,31 +55,32 @@ void tile(const float* const* x, const void* panel, int64_t k0, int64_t k1, floa
   }
   #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    _mm512_storeu_ps(totals + r * kPanel, t[r][0]);
-    _mm512_storeu_ps(totals + r * kPanel + 16, t[r][1]);
+    _mm512_storeu_ps(totals + r * ldt, t[r][0]);
+    _mm512_storeu_ps(totals + r * ldt + 16, t[r][1]);
   }
 }
 
 template <bool kBf16>
-void dispatch_rows(const float* const* x, int rows, const void* panel, int64_t k0, int64_t k1, float* totals) {
+void dispatch_rows(const float* const* x, int rows, const void* panel, int64_t k0, int64_t k1, float* totals,
+                   int64_t ldt) {
   switch (rows) {
-    case 1: tile<1, kBf16>(x, panel, k0, k1, totals); return;
-    case 2: tile<2, kBf16>(x, panel, k0, k1, totals); return;
-    case 3: tile<3, kBf16>(x, panel, k0, k1, totals); return;
-    case 4: tile<4, kBf16>(x, panel, k0, k1, totals); return;
-    case 5: tile<5, kBf16>(x, panel, k0, k1, totals); return;
-    case 6: tile<6, kBf16>(x, panel, k0, k1, totals); return;
-    case 7: tile<7, kBf16>(x, panel, k0, k1, totals); return;
-    default: tile<8, kBf16>(x, panel, k0, k1, totals); return;
+    case 1: tile<1, kBf16>(x, panel, k0, k1, totals, ldt); return;
+    case 2: tile<2, kBf16>(x, panel, k0, k1, totals, ldt); return;
+    case 3: tile<3, kBf16>(x, panel, k0, k1, totals, ldt); return;
+    case 4: tile<4, kBf16>(x, panel, k0, k1, totals, ldt); return;
+    case 5: tile<5, kBf16>(x, panel, k0, k1, totals, ldt); return;
+    case 6: tile<6, kBf16>(x, panel, k0, k1, totals, ldt); return;
+    case 7: tile<7, kBf16>(x, panel, k0, k1, totals, ldt); return;
+    default: tile<8, kBf16>(x, panel, k0, k1, totals, ldt); return;
   }
 }
 
 }  // namespace
 
 void tile_avx512(const float* const* x_rows, int rows, const void* panel, bool bf16, int64_t k0,
-                 int64_t k1, float* totals) {
-  if (bf16) dispatch_rows<true>(x_rows, rows, panel, k0, k1, totals);
-  else dispatch_rows<false>(x_rows, rows, panel, k0, k1, totals);
+                 int64_t k1, float* totals, int64_t ldt) {
+  if (bf16) dispatch_rows<true>(x_rows, rows, panel, k0, k1, totals, ldt);
+  else dispatch_rows<false>(x_rows, rows, panel, k0, k1, totals, ldt);
 }
 
 }  // namespace moerouter::cpu

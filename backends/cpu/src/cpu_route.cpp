@@ -7,6 +7,7 @@
 
 #include <omp.h>
 
+#include "canonical_fused.hpp"
 #include "canonical_gemm.hpp"
 #include "dense_gemm.hpp"
 #include "dispatch_layout.hpp"
@@ -97,13 +98,28 @@ RouteStats route_checked(const RouterConfig& cfg, const PackedWeights& w, GemmMo
   const Isa isa = active_isa();  // canonical GEMM and epilogue; every ISA gives the same bits
   const bool round_x = mode == GemmMode::Bf16;
   const bool stage_x = x.dtype == DType::BF16 || round_x;
-  Workspace ws = allocate(cfg, std::max<int64_t>(n, 1), stage_x, threads);
 
   RouteStats stats;
   stats.rows = n;
   stats.device = DeviceType::Cpu;
   stats.gemm = mode;
   stats.kernel = mode == GemmMode::Canonical ? to_string(isa) : "eigen";
+  const epilogue::Params params = epilogue::Params::from(cfg, w.bias.empty() ? nullptr : w.bias.data());
+  auto* weights = static_cast<float*>(weights_out.data);
+  auto* ids = static_cast<int32_t*>(ids_out.data);
+
+  // Large canonical calls: the epilogue runs inside the GEMM's work items (canonical_fused.hpp).
+  // validate=true keeps the blocked path below, whose first pass rejects a non-finite row before a
+  // single output byte is written.
+  if (mode == GemmMode::Canonical && !o.validate && fused_route_fits(n, threads)) {
+    const EpilogueSpanResult r = canonical_route_fused(isa, cfg, params, w, x, o, weights, ids, threads);
+    stats.nonfinite_rows = r.nonfinite;
+    stats.first_nonfinite_row = r.first_nonfinite;
+    write_dispatch_layout(ids, n, k, E, o);
+    return stats;
+  }
+
+  Workspace ws = allocate(cfg, std::max<int64_t>(n, 1), stage_x, threads);
 
   const auto logits_for_block = [&](int64_t r0, int64_t rows) {
     int64_t ld = 0;
@@ -122,10 +138,6 @@ RouteStats route_checked(const RouterConfig& cfg, const PackedWeights& w, GemmMo
                  "finite logits (validate=true)", "NaN or infinite logits in this row");
     }
   }
-
-  const epilogue::Params params = epilogue::Params::from(cfg, w.bias.empty() ? nullptr : w.bias.data());
-  auto* weights = static_cast<float*>(weights_out.data);
-  auto* ids = static_cast<int32_t*>(ids_out.data);
 
   for (int64_t r0 = 0; r0 < n; r0 += kBlockRows) {
     const int64_t rows = std::min(kBlockRows, n - r0);

@@ -32,4 +32,28 @@ int64_t epilogue_rows_scalar(const RouterConfig&, const epilogue::Params&, const
 int64_t epilogue_rows_avx2(const RouterConfig&, const epilogue::Params&, const EpilogueBlock&);
 int64_t epilogue_rows_avx512(const RouterConfig&, const epilogue::Params&, const EpilogueBlock&);
 
+// The epilogue of a few rows on the calling thread (no OpenMP), for the fused GEMM + epilogue: the
+// rows' logits are still in cache. Also writes options->logits_out (canonicalized) when set.
+struct EpilogueSpan {
+  const float* logits;          // [rows, ld], E used per row
+  int64_t ld;
+  int64_t rows;
+  int64_t first_row;            // index of the span's first row in the call
+  const RouteOptions* options;
+  float* weights;               // [n, k] of the whole call (not offset)
+  int32_t* ids;                 // [n, k]
+  float* act;                   // [E] scratch of this thread
+  bool* flags;                  // [G] scratch of this thread
+};
+struct EpilogueSpanResult {
+  int64_t nonfinite = 0;        // rows with non-finite logits
+  int64_t first_nonfinite = -1; // the first of them (call row index), -1 if none
+};
+
+EpilogueSpanResult epilogue_span(Isa isa, const RouterConfig& cfg, const epilogue::Params& params,
+                                 const EpilogueSpan& span);
+EpilogueSpanResult epilogue_span_scalar(const RouterConfig&, const epilogue::Params&, const EpilogueSpan&);
+EpilogueSpanResult epilogue_span_avx2(const RouterConfig&, const epilogue::Params&, const EpilogueSpan&);
+EpilogueSpanResult epilogue_span_avx512(const RouterConfig&, const epilogue::Params&, const EpilogueSpan&);
+
 }  // namespace moerouter::cpu
