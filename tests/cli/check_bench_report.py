@@ -29,8 +29,9 @@ def main():
             current = None
     assert len(tables) == 2, tables
     cuda, cpu = tables
-    assert cuda[0] == ["preset", "N", "gemm", "moerouter µs", "floor µs", "× floor", "kernel", "torch-eager µs",
-                       "speed-up vs torch-eager", "torch-graph µs", "speed-up vs torch-graph"], cuda[0]
+    assert cuda[0] == ["preset", "N", "gemm", "moerouter µs", "floor µs", "× floor", "cuBLAS alone µs",
+                       "× cuBLAS", "kernel", "torch-eager µs", "speed-up vs torch-eager", "torch-graph µs",
+                       "speed-up vs torch-graph"], cuda[0]
     assert cpu[0] == ["preset", "N", "gemm", "threads", "moerouter µs", "floor µs", "× floor", "kernel",
                       "torch-cpu µs", "speed-up vs torch-cpu"], cpu[0]
     by = {("cuda", r[1], "–"): dict(zip(cuda[0], r)) for r in cuda[2:]}
@@ -39,7 +40,9 @@ def main():
     n1 = by[("cuda", "1", "–")]
     assert n1["× floor"] == "2.00" and n1["kernel"] == "cublas-bf16 (graph)", n1
     assert n1["speed-up vs torch-eager"] == "24.20×" and n1["speed-up vs torch-graph"] == "8.40×", n1
+    assert n1["cuBLAS alone µs"] == "–" and n1["× cuBLAS"] == "–", n1  # not in that row
     big = by[("cuda", "16384", "–")]
+    assert big["cuBLAS alone µs"] == "1600" and big["× cuBLAS"] == "1.25", big
     assert big["speed-up vs torch-eager"] == "1.28×" and big["torch-graph µs"] == "–", big
     cpu2 = by[("cpu", "256", "2")]
     assert cpu2["torch-cpu µs"] == "28000" and cpu2["speed-up vs torch-cpu"] == "3.50×", cpu2

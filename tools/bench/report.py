@@ -86,7 +86,9 @@ def table(bench, torch_rows):
     present = {t["impl"] for t in torch_rows if t["device"] == device}
     impls = [i for i in TORCH_ORDER if i in present] + sorted(present - set(TORCH_ORDER))
     head = ["preset", "N", "gemm"] + (["threads"] if device == "cpu" else [])
-    head += ["moerouter µs", "floor µs", "× floor", "kernel"]
+    head += ["moerouter µs", "floor µs", "× floor"]
+    head += ["cuBLAS alone µs", "× cuBLAS"] if device == "cuda" else []
+    head += ["kernel"]
     for impl in impls:
         head += [f"{impl} µs", f"speed-up vs {impl}"]
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
@@ -95,7 +97,11 @@ def table(bench, torch_rows):
         ratio = r.get("ratio_to_floor") or (us / floor if floor else None)
         kernel = r.get("kernel", "") + (" (graph)" if r.get("graph") else "")
         cells = [r["preset"], str(r["n"]), r["gemm"]] + ([str(r.get("threads") or "–")] if device == "cpu" else [])
-        cells += [fmt_us(us), fmt_us(floor), "–" if ratio is None else f"{ratio:.2f}", kernel]
+        cells += [fmt_us(us), fmt_us(floor), "–" if ratio is None else f"{ratio:.2f}"]
+        if device == "cuda":  # cuBLAS alone on the same shape (SGEMM; BF16 GemmEx for bf16 rows)
+            alone = r.get("gemm_alone_us")
+            cells += [fmt_us(alone), "–" if not alone else f"{us / alone:.2f}"]
+        cells.append(kernel)
         for impl in impls:
             t = torch_time(torch_rows, r, impl)
             cells += [fmt_us(t), "–" if t is None or us <= 0 else f"{t / us:.2f}×"]

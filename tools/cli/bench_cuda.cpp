@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "moerouter/error.hpp"
@@ -49,19 +50,28 @@ void run_cuda_bench(const BenchPlan& plan, BenchOutput& out) {
     if (!cuda_router) fail(ErrorCode::Internal, "make_router(cuda) returned a non-CUDA router");
     bool weights_set = false;
     for (int64_t n : plan.ns) {
-      // One input set: time_route rotates device copies of it past the L2.
+      // One input set: time_route rotates device copies of it past the L2. Both copies are kept:
+      // fp32 mode is given float32 x (its natural input), the other modes bf16 x.
       reference::Problem p = reference::generate(cfg, n, reference::InputKind::Random, plan.seed, DType::BF16);
-      std::vector<float>().swap(p.x);  // only the bf16 copy is routed
       if (!weights_set) {  // W does not depend on n (generate.hpp)
         router->set_weights(p.w_view(), p.bias_view());
         weights_set = true;
       }
+      // cuBLAS alone on this shape, once per (n, input type), the reference of the targets.
+      std::optional<double> sgemm_alone, bf16_alone;
       for (GemmMode mode : plan.modes) {
+        const bool f32_x = mode == GemmMode::Fp32;
+        const TensorView x = f32_x ? TensorView::matrix(p.x.data(), DType::F32, n, cfg.hidden)
+                                   : p.x_view();
         cuda::TimingOptions opt;
         opt.stream = stream.get();
         opt.graph = n <= kGraphMaxRows;
         opt.min_time_s = plan.min_time_s;
-        const cuda::TimingResult t = cuda::time_route(*cuda_router, p.x_view(), mode, opt);
+        const cuda::TimingResult t = cuda::time_route(*cuda_router, x, mode, opt);
+        std::optional<double>& alone = mode == GemmMode::Bf16 ? bf16_alone : sgemm_alone;
+        if (!alone)
+          alone = cuda::time_gemm_alone_us(n, cfg.experts, cfg.hidden, mode == GemmMode::Bf16, stream.get(),
+                                           std::min(plan.min_time_s, 0.2));
         BenchRow r;
         r.device = "cuda";
         r.device_name = name;
@@ -76,7 +86,9 @@ void run_cuda_bench(const BenchPlan& plan, BenchOutput& out) {
         r.us_p90 = t.us_p90;
         r.reps = t.reps;
         r.flops = route_flops(cfg, n);
-        r.bytes = route_bytes(cfg, n);
+        r.x_dtype = f32_x ? "float32" : "bf16";
+        r.bytes = route_bytes(cfg, n, f32_x ? 4 : 2);
+        r.gemm_alone_us = alone;
         // canonical and fp32 are FP32 FFMA/SGEMM work; bf16 runs on tensor cores.
         const double rate_tflops = mode == GemmMode::Bf16 ? bf16 : sgemm;
         const double bytes_us = bw > 0 ? r.bytes / (bw * 1e3) : 0;

@@ -30,7 +30,7 @@ std::string to_json_line(const BenchRow& r) {
   j["experts"] = r.experts;
   j["top_k"] = r.top_k;
   j["threads"] = r.threads ? nlohmann::json(*r.threads) : nlohmann::json(nullptr);
-  j["x_dtype"] = "bf16";
+  j["x_dtype"] = r.x_dtype;
   j["us_median"] = us(r.us_median);
   j["us_p10"] = us(r.us_p10);
   j["us_p90"] = us(r.us_p90);
@@ -52,6 +52,10 @@ std::string to_json_line(const BenchRow& r) {
   if (r.bw_gbs) j["bw_gbs"] = round_to(*r.bw_gbs, 1);
   if (r.sgemm_tflops) j["sgemm_tflops"] = round_to(*r.sgemm_tflops, 2);
   if (r.bf16_tflops) j["bf16_tflops"] = round_to(*r.bf16_tflops, 1);
+  if (r.gemm_alone_us && *r.gemm_alone_us > 0) {
+    j["gemm_alone_us"] = us(*r.gemm_alone_us);
+    j["ratio_to_gemm_alone"] = round_to(r.us_median / *r.gemm_alone_us, 3);
+  }
   if (r.graph) j["graph"] = *r.graph;
   if (r.input_buffers) j["input_buffers"] = *r.input_buffers;
   return j.dump();
@@ -70,8 +74,8 @@ void BenchOutput::add(const BenchRow& r) {
     std::printf("%s\n", to_json_line(r).c_str());
   } else {
     if (need_columns_) {
-      std::printf("%-12s %-9s %6s %3s %11s %23s %9s %11s %8s  %s\n", "preset", "gemm", "N", "thr",
-                  "median us", "p10 .. p90 us", "GFLOP/s", "floor us", "x floor", "kernel");
+      std::printf("%-12s %-9s %6s %3s %11s %23s %9s %11s %8s %8s  %s\n", "preset", "gemm", "N", "thr",
+                  "median us", "p10 .. p90 us", "GFLOP/s", "floor us", "x floor", "x cuBLAS", "kernel");
       need_columns_ = false;
     }
     char p10_p90[64];
@@ -81,11 +85,14 @@ void BenchOutput::add(const BenchRow& r) {
       std::snprintf(floor, sizeof floor, "%.1f", r.floor_us);
       std::snprintf(ratio, sizeof ratio, "%.2f", r.ratio_to_floor());
     }
+    char alone[32] = "-";  // ratio to cuBLAS alone on the same shape (CUDA rows)
+    if (r.gemm_alone_us && *r.gemm_alone_us > 0)
+      std::snprintf(alone, sizeof alone, "%.2f", r.us_median / *r.gemm_alone_us);
     const std::string thr = r.threads ? std::to_string(*r.threads) : "-";
     const std::string kernel = r.kernel + (r.graph && *r.graph ? " (graph)" : "");
-    std::printf("%-12s %-9s %6lld %3s %11.1f %23s %9.1f %11s %8s  %s\n", r.preset.c_str(),
+    std::printf("%-12s %-9s %6lld %3s %11.1f %23s %9.1f %11s %8s %8s  %s\n", r.preset.c_str(),
                 to_string(r.gemm), static_cast<long long>(r.n), thr.c_str(), r.us_median, p10_p90,
-                r.gflops(), floor, ratio, kernel.c_str());
+                r.gflops(), floor, ratio, alone, kernel.c_str());
   }
   std::fflush(stdout);
 }

@@ -30,7 +30,8 @@ struct BenchRow {
   std::optional<int> threads;  // CPU: the thread count route() ran with
   double us_median = 0, us_p10 = 0, us_p90 = 0;
   int64_t reps = 0;
-  double flops = 0, bytes = 0;  // 2·N·H·E; x + W (as given, bf16) + outputs (weights f32, ids i32)
+  std::string x_dtype = "bf16";  // how x was given (CUDA fp32 mode: float32, its natural input)
+  double flops = 0, bytes = 0;  // 2·N·H·E; x (as given) + W (bf16) + outputs (weights f32, ids i32)
   double floor_us = 0;          // 0: no ceiling could be measured
   std::string floor_bound;      // "fma" (CPU), "bytes" or "flops" (CUDA: which term is larger)
   std::string kernel;
@@ -39,6 +40,8 @@ struct BenchRow {
   std::string peak_isa;
   // CUDA ceilings and method
   std::optional<double> bw_gbs, sgemm_tflops, bf16_tflops;
+  // cuBLAS alone on this row's GEMM shape (SGEMM for canonical/fp32, BF16 GemmEx for bf16), µs.
+  std::optional<double> gemm_alone_us;
   std::optional<bool> graph;
   std::optional<int> input_buffers;
 
@@ -49,10 +52,10 @@ struct BenchRow {
 inline double route_flops(const RouterConfig& c, int64_t n) {
   return 2.0 * static_cast<double>(n) * static_cast<double>(c.hidden) * static_cast<double>(c.experts);
 }
-// x and W in bf16 (2 bytes, as the benchmark gives them), weights f32 + ids i32 out.
-inline double route_bytes(const RouterConfig& c, int64_t n) {
+// x as given (x_bytes per element: 2 for bf16, 4 for float32), W in bf16, weights f32 + ids i32 out.
+inline double route_bytes(const RouterConfig& c, int64_t n, int x_bytes = 2) {
   const double H = static_cast<double>(c.hidden), E = static_cast<double>(c.experts);
-  return static_cast<double>(n) * H * 2 + E * H * 2 + static_cast<double>(n) * c.top_k * 8;
+  return static_cast<double>(n) * H * x_bytes + E * H * 2 + static_cast<double>(n) * c.top_k * 8;
 }
 
 // Prints rows as they are measured (flushing each, so long runs show progress) and keeps them.

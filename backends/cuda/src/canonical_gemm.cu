@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "canonical_tiled.hpp"
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "moerouter/config.hpp"
@@ -28,15 +29,30 @@ __device__ __forceinline__ float load_x(const uint16_t* p) {
   return __uint_as_float(static_cast<uint32_t>(*p) << 16);  // bf16 -> f32 is exact
 }
 
-// ---- large n: register tiling -------------------------------------------------------------------
-// A block computes a 64-row x 64-expert tile; its 256 threads each own 4 rows x 4 experts (strided
-// by 16, so the shared-memory reads of a warp hit distinct banks or broadcast). The k loop walks
-// one 64-chunk per shared-memory tile, so the chunk boundaries of the contract are the tile
-// boundaries: per chunk each thread runs 64 fmaf per output from +0.0f, then adds the chunk sum
-// to its running total (or takes it as the total for chunk 0).
+// ---- large n, any shape: register tiling ---------------------------------------------------------
+// The generic tiled kernel: any H, ld and alignment. Aligned shapes take the faster pipelined kernel
+// of canonical_tiled.cu instead (same bits). A block computes a 64-row x 64-expert tile; its 256
+// threads each own 4 rows x 4 experts (strided by 16, so the shared-memory reads of a warp hit
+// distinct banks or broadcast). The k loop walks one 64-chunk per shared-memory tile, so the chunk
+// boundaries of the contract are the tile boundaries: per chunk each thread runs 64 fmaf per output
+// from +0.0f, then adds the chunk sum to its running total (or takes it as the total for chunk 0).
 constexpr int kTileRows = 64, kTileExperts = 64, kTileThreads = 256, kPerThread = 4;
 static_assert(kTileRows == kTileExperts && kTileRows == 16 * kPerThread && kTileThreads == 256,
               "the staging loop and the 16 x 16 thread layout assume square 64 x 64 tiles");
+
+// One k of the chunk for the thread's 4 x 4 outputs (rows ty + 16 i, experts tx + 16 j).
+__device__ __forceinline__ void tiled_k_step(const float* xk, const float* wk, int ty, int tx,
+                                             float (&c)[kPerThread][kPerThread]) {
+  float a[kPerThread], b[kPerThread];
+#pragma unroll
+  for (int i = 0; i < kPerThread; ++i) a[i] = xk[ty + 16 * i];
+#pragma unroll
+  for (int j = 0; j < kPerThread; ++j) b[j] = wk[tx + 16 * j];
+#pragma unroll
+  for (int i = 0; i < kPerThread; ++i)
+#pragma unroll
+    for (int j = 0; j < kPerThread; ++j) c[i][j] = fmaf(a[i], b[j], c[i][j]);
+}
 
 template <class XT>
 __global__ void __launch_bounds__(kTileThreads)
@@ -70,29 +86,9 @@ canonical_tiled_kernel(const XT* __restrict__ x, int64_t ldx, const float* __res
       for (int j = 0; j < kPerThread; ++j) c[i][j] = 0.0f;
     if (len == kChunk) {
 #pragma unroll 16
-      for (int kk = 0; kk < kChunk; ++kk) {
-        float a[kPerThread], b[kPerThread];
-#pragma unroll
-        for (int i = 0; i < kPerThread; ++i) a[i] = xs[kk][ty + 16 * i];
-#pragma unroll
-        for (int j = 0; j < kPerThread; ++j) b[j] = ws[kk][tx + 16 * j];
-#pragma unroll
-        for (int i = 0; i < kPerThread; ++i)
-#pragma unroll
-          for (int j = 0; j < kPerThread; ++j) c[i][j] = fmaf(a[i], b[j], c[i][j]);
-      }
+      for (int kk = 0; kk < kChunk; ++kk) tiled_k_step(xs[kk], ws[kk], ty, tx, c);
     } else {  // the short last chunk: stop at H
-      for (int kk = 0; kk < len; ++kk) {
-        float a[kPerThread], b[kPerThread];
-#pragma unroll
-        for (int i = 0; i < kPerThread; ++i) a[i] = xs[kk][ty + 16 * i];
-#pragma unroll
-        for (int j = 0; j < kPerThread; ++j) b[j] = ws[kk][tx + 16 * j];
-#pragma unroll
-        for (int i = 0; i < kPerThread; ++i)
-#pragma unroll
-          for (int j = 0; j < kPerThread; ++j) c[i][j] = fmaf(a[i], b[j], c[i][j]);
-      }
+      for (int kk = 0; kk < len; ++kk) tiled_k_step(xs[kk], ws[kk], ty, tx, c);
     }
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i)
@@ -185,6 +181,16 @@ canonical_splitk_kernel(const XT* __restrict__ x, int64_t ldx, const float* __re
 std::atomic<CanonicalKernel> g_override{CanonicalKernel::Auto};
 
 template <class XT>
+void launch_generic_tiled(const XT* x, int64_t ldx, const float* w, int64_t n, int experts, int hidden,
+                          float* logits, cudaStream_t stream) {
+  // grid.x = row blocks (up to 2^31 - 1), grid.y = expert blocks (E <= 1024: at most 16).
+  const dim3 grid(static_cast<unsigned>((n + kTileRows - 1) / kTileRows),
+                  static_cast<unsigned>((experts + kTileExperts - 1) / kTileExperts));
+  canonical_tiled_kernel<XT><<<grid, kTileThreads, 0, stream>>>(x, ldx, w, n, experts, hidden, logits);
+  check_launch("canonical_tiled_kernel");
+}
+
+template <class XT>
 void launch(CanonicalKernel which, const XT* x, int64_t ldx, const float* w, int64_t n, int experts,
             int hidden, float* logits, cudaStream_t stream) {
   if (which == CanonicalKernel::SplitK) {
@@ -199,10 +205,7 @@ void launch(CanonicalKernel which, const XT* x, int64_t ldx, const float* w, int
       check_launch("canonical_splitk_kernel");
     }
   } else {
-    const dim3 grid(static_cast<unsigned>((n + kTileRows - 1) / kTileRows),
-                    static_cast<unsigned>((experts + kTileExperts - 1) / kTileExperts));
-    canonical_tiled_kernel<XT><<<grid, kTileThreads, 0, stream>>>(x, ldx, w, n, experts, hidden, logits);
-    check_launch("canonical_tiled_kernel");
+    launch_generic_tiled(x, ldx, w, n, experts, hidden, logits, stream);
   }
 }
 
@@ -219,6 +222,8 @@ CanonicalKernel canonical_gemm(CanonicalKernel which, XView x, const float* w, i
   if (n <= 0) return which;
   // experts <= 1024 (config contract); hidden is an int in the kernels: the router rejects larger.
   const int e = static_cast<int>(experts), h = static_cast<int>(hidden);
+  // Aligned shapes (H and ld multiples of 16 bytes' worth of x) take the pipelined kernel.
+  if (which == CanonicalKernel::Tiled && canonical_tiled_fast(x, w, n, e, h, logits, stream)) return which;
   if (x.bf16)
     launch(which, static_cast<const uint16_t*>(x.data), x.ld, w, n, e, h, logits, stream);
   else

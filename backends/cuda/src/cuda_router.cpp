@@ -2,13 +2,17 @@
 
 #include "host_staging.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "bf16_fused.hpp"
+#include "canonical_tiled.hpp"
 #include "cublas_gemm.hpp"
+#include "decode_route.hpp"
 #include "dispatch_layout.hpp"
 #include "kernels.hpp"
 #include "moerouter/epilogue.hpp"
@@ -52,6 +56,22 @@ int64_t read_device_index(const TensorView& t, int64_t i) {
           "cudaMemcpy(index)");
   }
   return v;
+}
+
+// Which one-launch router (GEMM and epilogue fused) takes this call, if any. Not with validate
+// (its check reads the logits before anything is written) nor while a test forces a kernel or an
+// epilogue version (those tests exercise the unfused pieces).
+enum class FusedPath { None, Decode, Bf16 };
+
+FusedPath fused_path_for(GemmMode mode, int64_t n, int64_t E, int64_t H, const XView& x, bool validate) {
+  if (validate || n <= 0 || canonical_override() != CanonicalKernel::Auto || epilogue_overridden())
+    return FusedPath::None;
+  // Decode where it measured faster than the unfused path (H100, 2026-11-25): canonical at every
+  // n <= 64 (3-12x), fp32 up to n = 4 (cuBLAS wins from 16 rows); bf16 never (cuBLAS + epilogue won).
+  const bool decode_wins = mode == GemmMode::Canonical || (mode == GemmMode::Fp32 && n <= 4);
+  if (decode_wins && decode_route_supports(mode, n, E, H)) return FusedPath::Decode;
+  if (mode == GemmMode::Bf16 && bf16_fused_supports(n, E, H, x)) return FusedPath::Bf16;
+  return FusedPath::None;
 }
 
 }  // namespace
@@ -202,7 +222,9 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
 
   DeviceGuard guard(device_);
   std::shared_lock<std::shared_mutex> weights_lock(weights_mutex_);
-  if (!loaded_) fail(ErrorCode::InvalidArgument, "weight: set_weights() must be called before route()");
+  if (!loaded_)
+    fail_arg(ErrorCode::InvalidArgument, "weight", "set_weights() called before route()",
+             "a router without weights");
   const bool capturing = stream_capturing(stream);
   if (capturing && (o.validate || o.hash_table || o.sync_stats))
     fail_arg(ErrorCode::Unsupported, o.validate ? "validate" : o.hash_table ? "hash routing" : "sync_stats",
@@ -226,8 +248,9 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
   if (o.hash_table && n > 0) check_hash_on_device(ws, o, n, stream);  // before anything is written
 
   const XView xv{x.data, x_bf16, n > 1 ? x.strides[0] : H};
+  const FusedPath fused = fused_path_for(mode, n, E, H, xv, o.validate);
   float* logits = ws.logits.as<float>();
-  if (n > 0) {
+  if (n > 0 && fused == FusedPath::None) {
     switch (mode) {
       case GemmMode::Canonical:
         stats.kernel = kernel_name(
@@ -236,14 +259,13 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
       case GemmMode::Fp32: sgemm_logits(ws, xv, w_f32_.as<float>(), n, E, H, logits, stream); break;
       case GemmMode::Bf16: bf16_gemm_logits(ws, xv, w_bf16_.as<uint16_t>(), n, E, H, logits, stream); break;
     }
-  } else if (mode == GemmMode::Canonical) {
+  } else if (n == 0 && mode == GemmMode::Canonical) {
     stats.kernel = kernel_name(CanonicalKernel::SplitK);
   }
   if (o.validate) {
     if (n > 0) check_finite_on_device(ws, n, stream);
     stats.nonfinite_rows = 0;  // the check passed (it throws otherwise)
   }
-
   const bool count_nonfinite = o.sync_stats && !o.validate && n > 0;
   if (count_nonfinite)
     check(cudaMemsetAsync(ws.nonfinite(), 0, 2 * sizeof(unsigned long long), stream),
@@ -269,7 +291,18 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
     a.hash_table = o.hash_table ? o.hash_table->data : nullptr;
     a.hash_table_i64 = o.hash_table && o.hash_table->dtype == DType::I64;
     a.nonfinite = count_nonfinite ? ws.nonfinite() : nullptr;
-    epilogue(a, stream);
+    if (fused == FusedPath::None) {
+      epilogue(a, stream);
+    } else {
+      const FusedRouteArgs f{xv, n, E, H, w_f32_.as<float>(), w_bf16_.as<uint16_t>(), a, ws.grid_counter()};
+      if (fused == FusedPath::Decode) {
+        decode_route(mode, f, stream);
+        stats.kernel = "cuda-decode-fused";
+      } else {
+        bf16_fused_route(f, stream);
+        stats.kernel = "cuda-bf16-fused";
+      }
+    }
   }
   if (o.expert_offsets_out || o.token_slots_out) {
     if (n > 0) {
@@ -304,6 +337,11 @@ void CudaRouterImpl::reserve(int64_t max_rows, void* stream) {
   Workspace& ws = pool_.get(s);
   std::lock_guard<std::mutex> lock(ws.mutex);
   ws.ensure(max_rows, true, true, stream_capturing(s), cfg_.experts, cfg_.hidden);
+  // The fast canonical kernel configures itself (shared-memory attributes, occupancy) on first use;
+  // do that here, outside any graph capture that may follow.
+  const int64_t rows = std::max<int64_t>(max_rows, 1);
+  (void)canonical_tiled_pick(rows, static_cast<int>(cfg_.experts), false);
+  (void)canonical_tiled_pick(rows, static_cast<int>(cfg_.experts), true);
 }
 
 }  // namespace moerouter::cuda::detail

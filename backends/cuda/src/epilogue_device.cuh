@@ -118,9 +118,11 @@ __device__ __forceinline__ void warp_activate_row(const EpilogueArgs& a, int64_t
   __syncwarp();
 }
 
-// Selection, weights and outputs of one row whose activations are in `act`; all 32 lanes call.
-__device__ __forceinline__ void warp_select_row(const EpilogueArgs& a, int64_t row, const float* act,
-                                                WarpRowScratch& scratch) {
+// Selection, weights and outputs of one row whose activations are in `act`, with per-lane ranked
+// lists merged over the warp: the path for hash routing and group-limited configs (warp_select_row
+// below picks it); all 32 lanes call.
+__device__ __forceinline__ void warp_select_row_lists(const EpilogueArgs& a, int64_t row, const float* act,
+                                                      WarpRowScratch& scratch) {
   const int lane = threadIdx.x % 32;
   const epilogue::Params& p = a.params;
   const int64_t E = p.experts;
@@ -172,13 +174,148 @@ __device__ __forceinline__ void warp_select_row(const EpilogueArgs& a, int64_t r
   __syncwarp();
 }
 
+// ---- the register path: no group limit, no hash table ---------------------------------------------
+// Each lane keeps its experts e = lane + 32 j (j < J) in registers: activation, selection score as a
+// 32-bit key ordered like ranks_above, and a bit per expert already taken. Each of the k rounds takes
+// every lane's best untaken key (the lowest j among equal keys, i.e. the lowest expert), then the
+// warp's maximum key and, among the lanes holding it, the lowest expert (two redux.sync). The result
+// is select_topk's unique top k in rank order; the renormalizing sum is accumulated in the same rank
+// order as gather_weights, and lane r writes rank r. Same bits, no local memory, no list merges.
+
+// ranks_above as an unsigned order: NaN lowest (0), -0 equal to +0, otherwise the float order.
+__device__ __forceinline__ uint32_t rank_key(float v) {
+  if (fmath::is_nan(v)) return 0u;
+  const uint32_t u = __float_as_uint(v == 0.0f ? 0.0f : v);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// Selection, weights, ids and counts from the activations this lane holds (act[j] of expert
+// lane + 32 j; anything for experts >= E).
+template <int J>
+__device__ __forceinline__ void warp_select_registers(const EpilogueArgs& a, int64_t row, const float (&act)[J]) {
+  const int lane = threadIdx.x % 32;
+  const epilogue::Params& p = a.params;
+  const int64_t E = p.experts;
+  uint32_t key[J];
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    const int64_t e = lane + 32 * j;
+    key[j] = e < E ? rank_key(p.bias ? act[j] + p.bias[e] : act[j]) : 0u;
+  }
+  uint32_t taken = 0;  // bit j: expert lane + 32 j is already selected
+  float sum = 0.0f, my_act = 0.0f;
+  int32_t my_id = 0;
+  for (int r = 0; r < p.top_k; ++r) {
+    uint32_t best_key = 0u, best_id = 0xFFFFFFFFu;
+    float best_act = 0.0f;
+#pragma unroll
+    for (int j = 0; j < J; ++j) {
+      const uint32_t e = static_cast<uint32_t>(lane + 32 * j);
+      const bool open = e < E && !((taken >> j) & 1u);
+      if (open && (best_id == 0xFFFFFFFFu || key[j] > best_key)) {
+        best_key = key[j];
+        best_id = e;
+        best_act = act[j];
+      }
+    }
+    const uint32_t top_key = __reduce_max_sync(kFullWarpMask, best_id == 0xFFFFFFFFu ? 0u : best_key);
+    const uint32_t id = __reduce_min_sync(kFullWarpMask, best_key == top_key ? best_id : 0xFFFFFFFFu);
+    const int owner = static_cast<int>(id % 32);
+    const float v = __shfl_sync(kFullWarpMask, best_act, owner);
+    if (lane == owner) taken |= 1u << (id / 32);
+    sum = sum + v;  // rank order, as gather_weights
+    if (lane == r) {
+      my_id = static_cast<int32_t>(id);
+      my_act = v;
+    }
+  }
+  if (lane < p.top_k) {
+    const float w = p.renormalize ? fmath::canonicalize((my_act / (sum + kRenormEpsilon)) * p.scale)
+                                  : fmath::canonicalize(my_act * p.scale);
+    a.ids_out[row * p.top_k + lane] = my_id;
+    a.weights_out[row * p.top_k + lane] = w;
+    if (a.counts) {
+      if (a.counts_i64)
+        atomicAdd(static_cast<unsigned long long*>(a.counts) + my_id, 1ull);
+      else
+        atomicAdd(static_cast<int*>(a.counts) + my_id, 1);
+    }
+  }
+  __syncwarp();
+}
+
+// `activated`: L holds the activations already (select only). Otherwise L holds the logits:
+// logits_out copy, non-finite count and activation first (softmax in lane 0, sequential).
+template <int J>
+__device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, int64_t row, float* L,
+                                                         bool activated) {
+  const int lane = threadIdx.x % 32;
+  const epilogue::Params& p = a.params;
+  const int64_t E = p.experts;
+  float act[J];
+  if (activated || p.score == ScoreFn::Softmax) {
+    if (!activated) warp_activate_row(a, row, L);
+#pragma unroll
+    for (int j = 0; j < J; ++j) {
+      const int64_t e = lane + 32 * j;
+      act[j] = e < E ? L[e] : 0.0f;
+    }
+  } else {
+    bool finite = true;
+#pragma unroll
+    for (int j = 0; j < J; ++j) {
+      const int64_t e = lane + 32 * j;
+      float l = 0.0f;
+      if (e < E) {
+        l = L[e];
+        finite = finite && fmath::is_finite(l);
+        if (a.logits_out) a.logits_out[row * E + e] = fmath::canonicalize(l);
+      }
+      epilogue::activate_row(&l, 1, p.score, &act[j]);
+    }
+    warp_count_nonfinite(a, row, finite);
+  }
+  warp_select_registers<J>(a, row, act);
+}
+
+__device__ __forceinline__ bool register_path_applies(const EpilogueArgs& a) {
+  return !a.token_ids && a.params.groups == 1;
+}
+
+// The register path for E experts: J = experts per lane, rounded up to one of a few instances.
+__device__ __forceinline__ void warp_route_row_registers_any(const EpilogueArgs& a, int64_t row, float* L,
+                                                             bool activated) {
+  const int64_t slots = (a.params.experts + 31) / 32;
+  if (slots <= 1) warp_route_row_registers<1>(a, row, L, activated);
+  else if (slots <= 2) warp_route_row_registers<2>(a, row, L, activated);
+  else if (slots <= 4) warp_route_row_registers<4>(a, row, L, activated);
+  else if (slots <= 8) warp_route_row_registers<8>(a, row, L, activated);
+  else if (slots <= 12) warp_route_row_registers<12>(a, row, L, activated);
+  else if (slots <= 16) warp_route_row_registers<16>(a, row, L, activated);
+  else if (slots <= 24) warp_route_row_registers<24>(a, row, L, activated);
+  else warp_route_row_registers<32>(a, row, L, activated);
+}
+
+// Selection, weights and outputs of one row whose activations are in `act`; all 32 lanes call.
+__device__ __forceinline__ void warp_select_row(const EpilogueArgs& a, int64_t row, float* act,
+                                                WarpRowScratch& scratch) {
+  if (register_path_applies(a))
+    warp_route_row_registers_any(a, row, act, true);
+  else
+    warp_select_row_lists(a, row, act, scratch);
+}
+
 // Everything epilogue() does for one row, by one warp (all 32 lanes call with the same row).
-// `row_logits` holds the row's E logits (shared or global memory) and is overwritten with the
+// `row_logits` holds the row's E logits (shared or global memory) and may be overwritten with the
 // activations; a.logits is not used.
 __device__ __forceinline__ void warp_route_row(const EpilogueArgs& a, int64_t row, float* row_logits,
                                                WarpRowScratch& scratch) {
-  warp_activate_row(a, row, row_logits);
-  warp_select_row(a, row, row_logits, scratch);
+  if (register_path_applies(a)) {
+    warp_route_row_registers_any(a, row, row_logits, false);
+  } else {
+    warp_activate_row(a, row, row_logits);
+    warp_select_row_lists(a, row, row_logits, scratch);
+  }
 }
 
 }  // namespace moerouter::cuda::detail

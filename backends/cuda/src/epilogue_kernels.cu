@@ -183,6 +183,7 @@ unsigned blocks_for(int64_t n, int threads) {
 }  // namespace
 
 void set_epilogue_override(EpilogueKernel which) { g_epilogue_override.store(which); }
+bool epilogue_overridden() { return g_epilogue_override.load() != EpilogueKernel::Auto; }
 
 EpilogueKernel epilogue(const EpilogueArgs& args, cudaStream_t stream) {
   EpilogueKernel which = g_epilogue_override.load();

@@ -73,6 +73,7 @@ enum class EpilogueKernel {
 EpilogueKernel epilogue(const EpilogueArgs& args, cudaStream_t stream);
 // Test hook (moerouter_cuda_testing): forces a version process-wide; Auto restores the default.
 void set_epilogue_override(EpilogueKernel which);
+bool epilogue_overridden();  // a version other than Auto is forced
 
 // Value checks before anything is written: *first_bad is lowered (atomicMin) to the smallest row
 // that fails, so the caller sets it to ~0ull first and reads it back (a synchronization).

@@ -96,6 +96,12 @@ double measure_copy_bandwidth_gbs();
 double measure_sgemm_tflops();
 // cuBLAS GemmEx 8192^3, BF16 inputs, FP32 output and compute, in TFLOP/s.
 double measure_bf16_gemm_tflops();
+// cuBLAS alone on a router's GEMM shape: logits [n, E] = x [n, H] · W [E, H]ᵀ, SGEMM (FP32, no
+// TF32) or, with bf16, GemmEx with BF16 inputs and FP32 accumulation; random operands, x rotating
+// past the L2, each call timed alone with CUDA events for at least min_time_s; median in µs. The
+// reference of "fp32 mode <= 1.08x SGEMM alone" and "canonical <= 1.15x SGEMM".
+double time_gemm_alone_us(int64_t n, int64_t experts, int64_t hidden, bool bf16, void* stream,
+                          double min_time_s);
 // The current device's name (cudaDeviceProp::name), e.g. "NVIDIA H100 80GB HBM3".
 std::string device_name();
 

@@ -1,0 +1,512 @@
+// The decode router: the whole route of a small batch (n <= 64) in one kernel launch.
+//
+// Why one launch: at n = 1 the work is ~3 us of weight streaming; separate GEMM and epilogue
+// kernels (plus cuBLAS's own) cost more than that in launch gaps alone.
+//
+// GEMM phase. Block (bx, by) owns the outputs of `eb` experts x `rb` rows and walks all of K, so
+// every output's chunk sums meet in one block and can be added in the contract's order without
+// any global scratch (DESIGN.md §2: a chunk sum is a 64-step fmaf chain from +0.0f in ascending
+// k; the total is c0 + c1 + ... left to right). K goes in slices of `s` chunks: the block stages
+// the slice of its x rows and of its weight rows in shared memory (coalesced, all loads in flight
+// at once: cp.async for plain f32 copies, else register batches), then each thread takes items (chunk, R rows, XT experts) and runs the R x XT chunk
+// chains side by side (independent fmaf chains, float4 shared loads; a short last chunk stops at
+// H), chunk sums go to shared memory, and one owner thread per output folds the slice's chunk
+// sums into its running total in ascending chunk order. The grid is sized to ~one block per SM;
+// blocks split the experts (and, for n > 16, the rows), so W is read about once (from L2 under
+// graph replay) and x once per expert block.
+//
+// Activation in the GEMM phase. For sqrtsoftplus and sigmoid the owner thread finishes its element
+// as warp_activate_row would (canonicalized copy to logits_out, activate_row on that single
+// element) and stores the activation in a.epi.logits, so the transcendental work is spread over
+// the whole GPU instead of one block. Softmax needs whole rows, and a non-finite count without
+// logits_out needs the logits: those cases store the logits and the tail runs warp_route_row.
+//
+// Tail. Each block bumps its row block's field of a.grid_counter after a fence; the block that
+// completes a row block (the last of its gx expert blocks) resets that field and routes those rows,
+// one warp per row: the row is copied (L2 loads) into the warp's shared buffer, then
+// warp_select_row (after the row's non-finite count) or warp_route_row — the epilogue's own code,
+// so the outputs are the CPU's bits given these logits. The bias is first copied to shared memory
+// (the selection's dependent loop would otherwise wait on L2 for every expert). The counter holds one 8-bit field per row
+// block (<= 4 row blocks, <= 255 expert blocks each) or one 32-bit field; it is zero again after
+// every launch, so graph replays need no reset.
+//
+// Modes: canonical, and fp32 (the canonical order is a valid fp32 result, and no faster order
+// exists here for free); bf16 rounds x to bf16 (nearest even, quiet NaN, as core's float_to_bf16)
+// when staging it and reads the bf16 weights (half the bytes), FP32 accumulation in the same order.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <type_traits>
+
+#include <cuda_pipeline.h>
+
+#include "cuda_check.hpp"
+#include "decode_route.hpp"
+#include "decode_route_testing.hpp"
+#include "epilogue_device.cuh"
+#include "kernels.hpp"
+#include "moerouter/config.hpp"
+#include "moerouter/epilogue.hpp"
+#include "moerouter/error.hpp"
+#include "moerouter/fmath.hpp"
+
+namespace moerouter::cuda::detail {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarps = kThreads / 32;
+constexpr int kChunk = kCanonicalChunk;
+static_assert(kChunk == 64, "the staging layout is built around contract version 1 (C = 64)");
+// Shared-memory stride of one chunk (floats): 16-byte aligned rows, and consecutive chunks 4 banks
+// apart so the float4 loads of 8 lanes on 8 consecutive chunks hit 32 distinct banks.
+constexpr int kPad = kChunk + 4;
+constexpr int kMaxRowsPerBlock = 16;
+
+struct Geom {
+  int rb, eb, s;          // rows, experts per block; chunks per slice
+  int field_bits;         // bits of a.grid_counter per row block (8 or 32)
+  bool act_in_gemm;       // owners store activations (else logits)
+  bool vec;               // 4-element vector staging is aligned
+  unsigned long long* trace;  // test hook: per-block phase timestamps, or nullptr
+};
+
+// Phase timestamps (ns, %globaltimer) of thread 0 of each block, for the benchmark's breakdown.
+__device__ __forceinline__ void trace_point(const Geom& g, int i) {
+  if (g.trace && threadIdx.x == 0) {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    g.trace[(static_cast<size_t>(blockIdx.y) * gridDim.x + blockIdx.x) * 8 + i] = t;
+  }
+}
+
+__device__ __forceinline__ float bf16_bits_to_float(uint32_t b) { return __uint_as_float(b << 16); }
+
+// Same rounding as core's float_to_bf16 (tensor.cpp): nearest even, NaN kept quiet.
+__device__ __forceinline__ float round_to_bf16(float f) {
+  const uint32_t u = __float_as_uint(f);
+  uint32_t b;
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u)
+    b = (u >> 16) | 0x0040u;
+  else
+    b = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  return bf16_bits_to_float(b & 0xFFFFu);
+}
+
+// Four consecutive elements (16- or 8-byte aligned by the caller's vec check).
+__device__ __forceinline__ float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+__device__ __forceinline__ float4 load4(const uint16_t* p) {
+  const uint2 u = *reinterpret_cast<const uint2*>(p);
+  return make_float4(bf16_bits_to_float(u.x & 0xFFFFu), bf16_bits_to_float(u.x >> 16),
+                     bf16_bits_to_float(u.y & 0xFFFFu), bf16_bits_to_float(u.y >> 16));
+}
+__device__ __forceinline__ float load1(const float* p) { return *p; }
+__device__ __forceinline__ float load1(const uint16_t* p) { return bf16_bits_to_float(*p); }
+
+// Stages `rows` rows of src (row stride ld) over k in [k0, k0 + klen) into dst[row][chunk][kPad].
+// Elements past H in a short last chunk are left as they are: the chains stop at H. Each thread
+// issues U loads before storing any, so a block keeps U x 4 KB (vector path) in flight: at n = 1
+// staging is the kernel's whole cost, and it is latency-bound without that.
+template <int U, bool kRound, class T>
+__device__ __forceinline__ void stage_rows(const T* __restrict__ src, int64_t ld, int rows, int k0,
+                                           int klen, int s, bool vec, float* __restrict__ dst) {
+  if (vec) {  // klen is a multiple of 4 (H % 4 == 0 and k0 % 64 == 0)
+    const int q = klen / 4, total = rows * q;
+    for (int base = threadIdx.x; base < total; base += kThreads * U) {
+      float4 v[U];
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int i = base + u * kThreads;
+        if (i < total) {
+          const int r = i / q, k = (i - r * q) * 4;
+          v[u] = load4(src + r * ld + k0 + k);
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int i = base + u * kThreads;
+        if (i < total) {
+          const int r = i / q, k = (i - r * q) * 4;
+          if (kRound) {
+            v[u].x = round_to_bf16(v[u].x);
+            v[u].y = round_to_bf16(v[u].y);
+            v[u].z = round_to_bf16(v[u].z);
+            v[u].w = round_to_bf16(v[u].w);
+          }
+          *reinterpret_cast<float4*>(dst + (r * s + k / kChunk) * kPad + k % kChunk) = v[u];
+        }
+      }
+    }
+  } else {
+    for (int i = threadIdx.x; i < rows * klen; i += kThreads) {
+      const int r = i / klen, k = i - r * klen;
+      float v = load1(src + r * ld + k0 + k);
+      if (kRound) v = round_to_bf16(v);
+      dst[(r * s + k / kChunk) * kPad + k % kChunk] = v;
+    }
+  }
+}
+
+// The same for f32 rows copied as they are (canonical and fp32 modes, f32 x): cp.async puts every
+// 16-byte piece in flight at once without passing through registers. The caller waits
+// (__pipeline_wait_prior(0)) before its __syncthreads.
+__device__ __forceinline__ void stage_rows_async(const float* __restrict__ src, int64_t ld, int rows, int k0,
+                                                 int klen, int s, float* __restrict__ dst) {
+  const int q = klen / 4, total = rows * q;
+  for (int i = threadIdx.x; i < total; i += kThreads) {
+    const int r = i / q, k = (i - r * q) * 4;
+    __pipeline_memcpy_async(dst + (r * s + k / kChunk) * kPad + k % kChunk, src + r * ld + k0 + k, 16);
+  }
+}
+
+template <class XIn, bool kBf16, int R, int XT>
+__global__ void __launch_bounds__(kThreads) decode_route_kernel(FusedRouteArgs a, Geom g) {
+  extern __shared__ float4 smem4[];
+  float* smem = reinterpret_cast<float*>(smem4);
+  __shared__ bool s_last;
+  using WT = typename std::conditional<kBf16, uint16_t, float>::type;
+  const WT* w = nullptr;
+  if constexpr (kBf16) w = a.w_bf16; else w = a.w_f32;
+  const XIn* x = static_cast<const XIn*>(a.x.data);
+
+  const int tid = threadIdx.x;
+  const int H = static_cast<int>(a.hidden), E = static_cast<int>(a.experts);
+  const int e0 = blockIdx.x * g.eb;
+  const int row0 = blockIdx.y * g.rb;
+  const int eb = min(g.eb, E - e0), rb = min(g.rb, static_cast<int>(a.n) - row0);
+  const int chunks = (H + kChunk - 1) / kChunk;
+  const int S = g.s;
+  float* xs = smem;                        // [g.rb][S][kPad]
+  float* ws = xs + g.rb * S * kPad;        // [g.eb][S][kPad]
+  float* part = ws + g.eb * S * kPad;      // [g.rb * g.eb][S + 1] chunk sums
+  const int owners = rb * eb;
+  const int own_r = tid / eb, own_e = tid - (tid / eb) * eb;
+  const int rgroups = (rb + R - 1) / R, egroups = (eb + XT - 1) / XT;
+  const XIn* xrows = x + static_cast<int64_t>(row0) * a.x.ld;
+  const WT* wrows = w + static_cast<int64_t>(e0) * H;
+
+  trace_point(g, 0);
+  float total = 0.0f;
+  for (int c0 = 0; c0 < chunks; c0 += S) {
+    const int sc = min(S, chunks - c0);
+    const int k0 = c0 * kChunk;
+    const int klen = min(sc * kChunk, H - k0);
+    if constexpr (!kBf16) {  // W copied as is: asynchronously (and x too when it is f32)
+      if (g.vec) {
+        stage_rows_async(w + static_cast<int64_t>(e0) * H, static_cast<int64_t>(H), eb, k0, klen, S, ws);
+        if constexpr (sizeof(XIn) == 4)
+          stage_rows_async(reinterpret_cast<const float*>(xrows), a.x.ld, rb, k0, klen, S, xs);
+        else
+          stage_rows<8, false>(xrows, a.x.ld, rb, k0, klen, S, true, xs);
+        __pipeline_commit();
+        __pipeline_wait_prior(0);
+      } else {
+        stage_rows<8, false>(xrows, a.x.ld, rb, k0, klen, S, false, xs);
+        stage_rows<16, false>(wrows, static_cast<int64_t>(H), eb, k0, klen, S, false, ws);
+      }
+    } else {
+      stage_rows<16, false>(wrows, static_cast<int64_t>(H), eb, k0, klen, S, g.vec, ws);
+      stage_rows<8, sizeof(XIn) == 4>(xrows, a.x.ld, rb, k0, klen, S, g.vec, xs);
+    }
+    __syncthreads();
+    if (c0 == 0) trace_point(g, 1);
+    const int items = sc * rgroups * egroups;
+    for (int it = tid; it < items; it += kThreads) {
+      const int ci = it % sc, rest = it / sc;
+      const int rg = rest % rgroups, eg = rest / rgroups;
+      const float* xp[R];
+      const float* wp[XT];
+#pragma unroll
+      for (int i = 0; i < R; ++i) xp[i] = xs + (min(rg * R + i, rb - 1) * S + ci) * kPad;
+#pragma unroll
+      for (int j = 0; j < XT; ++j) wp[j] = ws + (min(eg * XT + j, eb - 1) * S + ci) * kPad;
+      float acc[R][XT];
+#pragma unroll
+      for (int i = 0; i < R; ++i)
+#pragma unroll
+        for (int j = 0; j < XT; ++j) acc[i][j] = 0.0f;  // every chunk chain starts at +0.0f
+      const int len = min(kChunk, H - (k0 + ci * kChunk));
+      if (len == kChunk) {
+#pragma unroll 4
+        for (int kk = 0; kk < kChunk; kk += 4) {
+          float4 xv[R], wv[XT];
+#pragma unroll
+          for (int i = 0; i < R; ++i) xv[i] = *reinterpret_cast<const float4*>(xp[i] + kk);
+#pragma unroll
+          for (int j = 0; j < XT; ++j) wv[j] = *reinterpret_cast<const float4*>(wp[j] + kk);
+#pragma unroll
+          for (int i = 0; i < R; ++i)
+#pragma unroll
+            for (int j = 0; j < XT; ++j) {  // ascending k within each chain
+              acc[i][j] = fmaf(xv[i].x, wv[j].x, acc[i][j]);
+              acc[i][j] = fmaf(xv[i].y, wv[j].y, acc[i][j]);
+              acc[i][j] = fmaf(xv[i].z, wv[j].z, acc[i][j]);
+              acc[i][j] = fmaf(xv[i].w, wv[j].w, acc[i][j]);
+            }
+        }
+      } else {  // the short last chunk: stop at H
+        for (int kk = 0; kk < len; ++kk)
+#pragma unroll
+          for (int i = 0; i < R; ++i)
+#pragma unroll
+            for (int j = 0; j < XT; ++j) acc[i][j] = fmaf(xp[i][kk], wp[j][kk], acc[i][j]);
+      }
+#pragma unroll
+      for (int i = 0; i < R; ++i)
+#pragma unroll
+        for (int j = 0; j < XT; ++j) {
+          const int r = rg * R + i, e = eg * XT + j;
+          if (r < rb && e < eb) part[(r * g.eb + e) * (S + 1) + ci] = acc[i][j];
+        }
+    }
+    __syncthreads();
+    if (c0 == 0) trace_point(g, 2);
+    if (tid < owners) {  // the contract's order: t = c0; t = t + c1; ...
+      const float* p = part + (own_r * g.eb + own_e) * (S + 1);
+      for (int j = 0; j < sc; ++j) total = (c0 + j == 0) ? p[j] : total + p[j];
+    }
+    __syncthreads();  // the next slice overwrites xs, ws, part
+  }
+
+  trace_point(g, 3);
+  if (tid < owners) {
+    const int64_t idx = static_cast<int64_t>(row0 + own_r) * E + (e0 + own_e);
+    if (g.act_in_gemm) {  // what warp_activate_row does for this element
+      if (a.epi.logits_out) a.epi.logits_out[idx] = fmath::canonicalize(total);
+      float act;
+      epilogue::activate_row(&total, 1, a.epi.params.score, &act);
+      a.epi.logits[idx] = act;
+    } else {
+      a.epi.logits[idx] = total;
+    }
+  }
+
+  // Completion: the last expert block of this row block runs the tail.
+  __threadfence();
+  __syncthreads();
+  trace_point(g, 4);
+  if (tid == 0) {
+    const unsigned shift = g.field_bits == 32 ? 0u : static_cast<unsigned>(g.field_bits) * blockIdx.y;
+    const unsigned mask = g.field_bits == 32 ? 0xFFFFFFFFu : (1u << g.field_bits) - 1u;
+    const unsigned old = atomicAdd(a.grid_counter, 1u << shift);
+    const bool last = ((old >> shift) & mask) == gridDim.x - 1;
+    if (last) atomicSub(a.grid_counter, gridDim.x << shift);  // this field back to 0
+    s_last = last;
+  }
+  __syncthreads();
+  trace_point(g, 5);
+  if (!s_last) return;
+  __threadfence();
+
+  // The selection reads bias[e] once per expert in a loop whose iterations wait on each other:
+  // from global memory every read is an L2 round trip (measured: 10-20 us for one row), so the
+  // tail reads a shared-memory copy (the same values: the same bits come out).
+  float* bias_s = smem + kWarps * E;
+  EpilogueArgs epi = a.epi;
+  if (a.epi.params.bias) {
+    for (int e = tid; e < E; e += kThreads) bias_s[e] = __ldcg(a.epi.params.bias + e);
+    epi.params.bias = bias_s;
+    __syncthreads();
+  }
+  const int warp = tid / 32, lane = tid % 32;
+  float* rowbuf = smem + warp * E;
+  WarpRowScratch* scratch = reinterpret_cast<WarpRowScratch*>(smem + (kWarps + 1) * E) + warp;
+  for (int r = warp; r < rb; r += kWarps) {
+    const int64_t row = row0 + r;
+    const float* src = a.epi.logits + row * E;
+    for (int e = lane; e < E; e += 32) rowbuf[e] = __ldcg(src + e);  // other blocks wrote it: via L2
+    __syncwarp();
+    if (g.act_in_gemm) {
+      if (a.epi.nonfinite) {  // act_in_gemm with a count implies logits_out (see plan())
+        bool finite = true;
+        for (int e = lane; e < E; e += 32) finite = finite && fmath::is_finite(__ldcg(a.epi.logits_out + row * E + e));
+        warp_count_nonfinite(epi, row, finite);
+      }
+      warp_select_row(epi, row, rowbuf, *scratch);
+    } else {
+      warp_route_row(epi, row, rowbuf, *scratch);
+    }
+    __syncwarp();
+  }
+  __syncthreads();
+  trace_point(g, 6);
+}
+
+// ---- plan and launch ----------------------------------------------------------------------------
+
+std::atomic<int> g_rows_override{0}, g_experts_override{0}, g_budget_override{0};
+std::atomic<unsigned long long*> g_trace{nullptr};
+
+// Shared memory per block for the slices; the carveout is set to what a block needs, so the rest
+// stays L1 for the tail's local-memory arrays (warp_select_row's ranked lists).
+constexpr int kDefaultBudget = 160 * 1024;
+
+struct Plan {
+  Geom g;
+  int gx, gy, R, XT;
+  size_t smem;
+  int carveout;  // percent of the SM's shared-memory maximum: one block's need, the rest stays L1
+};
+
+struct DeviceLimits {
+  int sms, smem_optin, smem_per_sm;
+};
+
+DeviceLimits device_limits() {
+  int dev = 0, sms = 0, smem = 0;
+  check(cudaGetDevice(&dev), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
+  check(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
+  int per_sm = 0;
+  check(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev), "cudaDeviceGetAttribute");
+  return DeviceLimits{std::max(sms, 1), smem, std::max(per_sm, 1)};
+}
+
+Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_gemm, bool vec) {
+  const int sms = dl.sms;
+  const int n = static_cast<int>(n64), E = static_cast<int>(E64), H = static_cast<int>(H64);
+  const int chunks = (H + kChunk - 1) / kChunk;
+  Plan p{};
+  int rb = g_rows_override.load();
+  if (rb <= 0) rb = std::min(n, kMaxRowsPerBlock);
+  rb = std::min(std::max(rb, (n + 3) / 4), std::min(n, kMaxRowsPerBlock));  // <= 4 row blocks
+  p.gy = (n + rb - 1) / rb;
+  int eb = g_experts_override.load();
+  if (eb <= 0) eb = static_cast<int>((static_cast<int64_t>(E) * p.gy + sms - 1) / sms);
+  eb = std::max(1, std::min({eb, E, kThreads / rb}));  // one owner thread per output
+  p.gx = (E + eb - 1) / eb;
+  if (p.gy > 1 && p.gx > 255) {  // 8-bit counter fields: fewer, larger expert blocks
+    eb = std::min((E + 254) / 255, kThreads / rb);
+    p.gx = (E + eb - 1) / eb;
+  }
+  // Slices: as many chunks as the budget holds, balanced.
+  // (the static s_last and the tail's buffers fit too: kWarps x (E + 1024/4) floats <= 40 KB)
+  const int budget = std::min(g_budget_override.load() > 0 ? g_budget_override.load() : kDefaultBudget,
+                              dl.smem_optin - 64);
+  const int per_chunk = ((rb + eb) * kPad + rb * eb) * 4;
+  int s = std::max(1, std::min(chunks, (budget - rb * eb * 4) / per_chunk));
+  const int slices = (chunks + s - 1) / s;
+  s = (chunks + slices - 1) / slices;
+  const size_t gemm_bytes = (static_cast<size_t>(rb + eb) * s * kPad + static_cast<size_t>(rb) * eb * (s + 1)) * 4;
+  const size_t tail_bytes = static_cast<size_t>(kWarps + 1) * E * 4 + kWarps * sizeof(WarpRowScratch);
+  p.smem = std::max(gemm_bytes, tail_bytes);
+  p.carveout = static_cast<int>(std::min<int64_t>(
+      100, (static_cast<int64_t>(p.smem) + 2048) * 100 / dl.smem_per_sm + 1));
+  p.g = Geom{rb, eb, s, p.gy > 1 ? 8 : 32, act_in_gemm, vec, g_trace.load()};
+  // Register tile per item: rows first (x reuse across experts pays only with several rows).
+  p.R = rb >= 4 ? 4 : rb >= 2 ? 2 : 1;
+  p.XT = rb >= 8 ? (eb >= 4 ? 4 : eb >= 2 ? 2 : 1) : 1;
+  return p;
+}
+
+template <class XIn, bool kBf16, int R, int XT>
+void launch_one(const FusedRouteArgs& a, const Plan& p, cudaStream_t stream) {
+  auto kernel = decode_route_kernel<XIn, kBf16, R, XT>;
+  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(p.smem)),
+        "cudaFuncSetAttribute(decode_route_kernel)");
+  check(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, p.carveout),
+        "cudaFuncSetAttribute(decode_route_kernel carveout)");
+  kernel<<<dim3(static_cast<unsigned>(p.gx), static_cast<unsigned>(p.gy)), kThreads, p.smem, stream>>>(a, p.g);
+  check_launch("decode_route_kernel");
+}
+
+template <class XIn, bool kBf16>
+void launch_tile(const FusedRouteArgs& a, const Plan& p, cudaStream_t stream) {
+  if (p.R == 4 && p.XT == 4) return launch_one<XIn, kBf16, 4, 4>(a, p, stream);
+  if (p.R == 4 && p.XT == 2) return launch_one<XIn, kBf16, 4, 2>(a, p, stream);
+  if (p.R == 4 && p.XT == 1) return launch_one<XIn, kBf16, 4, 1>(a, p, stream);
+  if (p.R == 2) return launch_one<XIn, kBf16, 2, 1>(a, p, stream);
+  return launch_one<XIn, kBf16, 1, 1>(a, p, stream);
+}
+
+bool act_in_gemm_for(const EpilogueArgs& e) {
+  return e.params.score != ScoreFn::Softmax && (e.nonfinite == nullptr || e.logits_out != nullptr);
+}
+
+bool vec_ok(const FusedRouteArgs& a, GemmMode mode) {
+  const auto addr = reinterpret_cast<uintptr_t>(a.x.data);
+  const bool x_ok = a.x.ld % 4 == 0 && addr % (a.x.bf16 ? 8 : 16) == 0;
+  const bool w_ok = mode == GemmMode::Bf16 ? reinterpret_cast<uintptr_t>(a.w_bf16) % 8 == 0
+                                            : reinterpret_cast<uintptr_t>(a.w_f32) % 16 == 0;
+  return a.hidden % 4 == 0 && x_ok && w_ok;
+}
+
+}  // namespace
+
+bool decode_route_supports(GemmMode mode, int64_t n, int64_t experts, int64_t hidden) {
+  (void)mode;
+  return n >= 1 && n <= kDecodeMaxRows && experts >= 1 && experts <= kMaxExperts && hidden >= 1 &&
+         hidden <= (1 << 30);
+}
+
+void decode_route(GemmMode mode, const FusedRouteArgs& a, cudaStream_t stream) {
+  if (!decode_route_supports(mode, a.n, a.experts, a.hidden))
+    fail(ErrorCode::Internal, "decode_route called on an unsupported shape: n=", a.n, " E=", a.experts,
+         " H=", a.hidden);
+  const bool bf16 = mode == GemmMode::Bf16;
+  const Plan p = plan(a.n, a.experts, a.hidden, device_limits(), act_in_gemm_for(a.epi), vec_ok(a, mode));
+  if (a.x.bf16) {
+    if (bf16) launch_tile<uint16_t, true>(a, p, stream); else launch_tile<uint16_t, false>(a, p, stream);
+  } else {
+    if (bf16) launch_tile<float, true>(a, p, stream); else launch_tile<float, false>(a, p, stream);
+  }
+}
+
+// ---- hooks (decode_route_testing.hpp) ------------------------------------------------------------
+
+bool decode_route_supports_hook(GemmMode mode, int64_t n, int64_t experts, int64_t hidden) {
+  return decode_route_supports(mode, n, experts, hidden);
+}
+
+void decode_route_hook(const DecodeTestCall& c) {
+  FusedRouteArgs a{};
+  a.x = XView{c.x, c.x_bf16, c.ld};
+  a.n = c.n;
+  a.experts = c.experts;
+  a.hidden = c.hidden;
+  a.w_f32 = c.w_f32;
+  a.w_bf16 = c.w_bf16;
+  a.epi.logits = c.logits_ws;
+  a.epi.n = c.n;
+  a.epi.params = c.params;
+  a.epi.weights_out = c.weights_out;
+  a.epi.ids_out = c.ids_out;
+  a.epi.logits_out = c.logits_out;
+  a.epi.counts = c.counts;
+  a.epi.counts_i64 = c.counts_i64;
+  a.epi.token_ids = c.token_ids;
+  a.epi.token_ids_i64 = c.token_ids_i64;
+  a.epi.hash_table = c.hash_table;
+  a.epi.hash_table_i64 = c.hash_table_i64;
+  a.epi.nonfinite = c.nonfinite;
+  a.grid_counter = c.grid_counter;
+  decode_route(c.mode, a, static_cast<cudaStream_t>(c.stream));
+}
+
+void set_decode_tiling(const DecodeTiling& t) {
+  g_rows_override.store(t.rows_per_block);
+  g_experts_override.store(t.experts_per_block);
+  g_budget_override.store(t.smem_budget);
+}
+
+void set_decode_trace(unsigned long long* device_buffer) { g_trace.store(device_buffer); }
+
+void decode_grid(int64_t n, int64_t experts, int64_t hidden, int* gx, int* gy) {
+  const Plan p = plan(n, experts, hidden, device_limits(), true, hidden % 4 == 0);
+  *gx = p.gx;
+  *gy = p.gy;
+}
+
+std::string decode_plan_string(GemmMode mode, int64_t n, int64_t experts, int64_t hidden) {
+  (void)mode;
+  const Plan p = plan(n, experts, hidden, device_limits(), true, hidden % 4 == 0);
+  char buf[240];
+  std::snprintf(buf, sizeof buf, "grid %dx%d, %d rows x %d experts per block, %d chunks per slice, "
+                "tile %dx%d, %zu B shared, carveout %d%%", p.gx, p.gy, p.g.rb, p.g.eb, p.g.s, p.R, p.XT,
+                p.smem, p.carveout);
+  return buf;
+}
+
+}  // namespace moerouter::cuda::detail
