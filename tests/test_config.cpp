@@ -73,7 +73,8 @@ TEST_CASE("every bad config field is named with expected and actual", "[config]"
   { auto b = c; b.topk_groups = 9; check(b, "config.topk_groups", "got 9"); }
   { auto b = c; b.topk_groups = 0; check(b, "config.topk_groups", "got 0"); }
   { auto b = c; b.topk_groups = 1; b.top_k = 33; check(b, "config.top_k", "got 33"); }
-  { auto b = c; b.groups = 64; b.topk_groups = 2; b.top_k = 9; check(b, "experts left after the group limit", "got 9"); }
+  { auto b = c; b.groups = 64; b.topk_groups = 2; b.top_k = 9;
+    check(b, "config.top_k: expected at most topk_groups * experts/groups = 8 experts left after the group limit", "got 9"); }
   { auto b = c; b.scale = 1.0f / 0.0f; check(b, "config.scale", "got inf"); }
   { auto b = c; b.score = static_cast<ScoreFn>(7); check(b, "config.score", "got 7"); }
 }

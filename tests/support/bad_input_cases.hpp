@@ -1,8 +1,10 @@
 // The bad-input matrix (README "Bad input") as one table of cases that every backend runs:
 // tests/test_bad_input.cpp on the CPU with host tensors, tests/test_cuda_bad_input.cpp on the CUDA
 // backend with device tensors. A case changes one argument of a valid route() call; the call must
-// throw Error with the case's code, a message naming the argument and containing "expected" and the
-// case's other parts, and every output (weights, ids, counts, logits, layout) must keep its poison.
+// throw Error with the case's code, a message "<code>: <argument>: expected <...>, got <...>"
+// containing "expected" and the case's parts (for the table's cases: "<argument>: expected <...>"
+// and "got <...>", checked by tests/test_bad_input.cpp), and every output (weights, ids, counts,
+// logits, layout) must keep its poison.
 //
 // Memory is abstract (BadInputMemory) so that the same case builds its tensors in host or device
 // memory: a case that needs a hash table with one bad entry asks the memory for that table.
@@ -103,86 +105,157 @@ struct BadInputCase {
   std::function<void(BadInputCall&, BadInputMemory&)> spoil;
 };
 
-// One row of the README table per group of cases; the comment names the row.
+// One row of the README table per group of cases; the comment names the row. The parts are the
+// real message's pieces (core/src/route_checks.cpp): "<argument>: expected <expected>" and
+// "got <actual>", so both sides and the argument's name are checked (every case needs
+// one part of each kind: tests/test_bad_input.cpp checks that).
 inline std::vector<BadInputCase> bad_input_cases() {
   using C = BadInputCall;
   std::vector<BadInputCase> v;
-  // shape_mismatch: x of rank != 2, wrong H, outputs of wrong shape
-  v.push_back({"x of rank 1", ErrorCode::ShapeMismatch, {"x", "2 dims", "1 dims"}, [](C& c, BadInputMemory&) {
+  // shape_mismatch: x of rank != 2, wrong H, outputs of wrong shape or rank
+  v.push_back({"x of rank 1", ErrorCode::ShapeMismatch, {"x: expected 2 dims [N, 40]", "got 1 dims [240]"},
+               [](C& c, BadInputMemory&) {
                  c.x = TensorView::vector(c.x.data, DType::F32, C::kN * C::kH, c.x.device, c.x.device_id);
                }});
-  v.push_back({"x with the wrong hidden size", ErrorCode::ShapeMismatch, {"x", "40", "39"},
+  v.push_back({"x with the wrong hidden size", ErrorCode::ShapeMismatch,
+               {"x: expected shape [N, 40] (hidden)", "got shape [6, 39]"},
                [](C& c, BadInputMemory&) { c.x.shape[1] = 39; c.x.strides[0] = 39; }});
-  v.push_back({"weights_out with the wrong shape", ErrorCode::ShapeMismatch, {"weights_out", "[6, 3]", "[6, 2]"},
+  v.push_back({"weights_out with the wrong shape", ErrorCode::ShapeMismatch,
+               {"weights_out: expected shape [6, 3]", "got shape [6, 2]"},
                [](C& c, BadInputMemory&) { c.weights_out.shape[1] = 2; c.weights_out.strides[0] = 2; }});
-  v.push_back({"ids_out with N rows of another batch", ErrorCode::ShapeMismatch, {"ids_out", "[6, 3]", "[5, 3]"},
+  v.push_back({"weights_out of rank 1", ErrorCode::ShapeMismatch, {"weights_out: expected 2 dims [6, 3]", "got 1 dims [18]"},
+               [](C& c, BadInputMemory&) {
+                 c.weights_out = TensorView::vector(c.weights_out.data, DType::F32, C::kN * C::kK,
+                                                    c.weights_out.device, c.weights_out.device_id);
+               }});
+  v.push_back({"ids_out with N rows of another batch", ErrorCode::ShapeMismatch,
+               {"ids_out: expected shape [6, 3]", "got shape [5, 3]"},
                [](C& c, BadInputMemory&) { c.ids_out.shape[0] = 5; }});
-  v.push_back({"counts_out of the wrong length", ErrorCode::ShapeMismatch, {"counts_out", "[16]", "[15]"},
+  v.push_back({"counts_out of the wrong length", ErrorCode::ShapeMismatch, {"counts_out: expected shape [16]", "got shape [15]"},
                [](C& c, BadInputMemory&) { c.options.counts_out->shape[0] = 15; }});
-  v.push_back({"logits_out of the wrong width", ErrorCode::ShapeMismatch, {"logits_out", "[6, 16]", "[6, 15]"},
+  v.push_back({"counts_out of rank 2", ErrorCode::ShapeMismatch, {"counts_out: expected 1 dims [16]", "got 2 dims [4, 4]"},
+               [](C& c, BadInputMemory&) {
+                 TensorView& t = *c.options.counts_out;
+                 t = TensorView::matrix(t.data, t.dtype, 4, 4, t.device, t.device_id);
+               }});
+  v.push_back({"logits_out of the wrong width", ErrorCode::ShapeMismatch,
+               {"logits_out: expected shape [6, 16]", "got shape [6, 15]"},
                [](C& c, BadInputMemory&) { c.options.logits_out->shape[1] = 15; c.options.logits_out->strides[0] = 15; }});
-  v.push_back({"expert_offsets_out of length E", ErrorCode::ShapeMismatch, {"expert_offsets_out", "[17]", "[16]"},
+  v.push_back({"expert_offsets_out of length E", ErrorCode::ShapeMismatch,
+               {"expert_offsets_out: expected shape [17]", "got shape [16]"},
                [](C& c, BadInputMemory&) { c.options.expert_offsets_out->shape[0] = 16; }});
-  v.push_back({"token_slots_out of the wrong length", ErrorCode::ShapeMismatch, {"token_slots_out", "[18]", "[17]"},
+  v.push_back({"token_slots_out of the wrong length", ErrorCode::ShapeMismatch,
+               {"token_slots_out: expected shape [18]", "got shape [17]"},
                [](C& c, BadInputMemory&) { c.options.token_slots_out->shape[0] = 17; }});
   // dtype_mismatch: x not bf16/f32, ids not int32, counts/layout not int32/int64
-  v.push_back({"x of dtype int32", ErrorCode::DtypeMismatch, {"x", "int32"},
+  v.push_back({"x of dtype int32", ErrorCode::DtypeMismatch, {"x: expected float32 or bfloat16", "got int32"},
                [](C& c, BadInputMemory&) { c.x.dtype = DType::I32; }});
-  v.push_back({"ids_out of dtype int64", ErrorCode::DtypeMismatch, {"ids_out", "int32", "int64"},
+  v.push_back({"ids_out of dtype int64", ErrorCode::DtypeMismatch, {"ids_out: expected int32", "got int64"},
                [](C& c, BadInputMemory& m) { c.ids_out = m.make(DType::I64, {C::kN, C::kK}); }});
-  v.push_back({"weights_out of dtype bf16", ErrorCode::DtypeMismatch, {"weights_out", "float32"},
+  v.push_back({"weights_out of dtype bf16", ErrorCode::DtypeMismatch, {"weights_out: expected float32", "got bfloat16"},
                [](C& c, BadInputMemory& m) { c.weights_out = m.make(DType::BF16, {C::kN, C::kK}); }});
-  v.push_back({"counts_out of dtype float32", ErrorCode::DtypeMismatch, {"counts_out", "float32"},
+  v.push_back({"logits_out of dtype bf16", ErrorCode::DtypeMismatch, {"logits_out: expected float32", "got bfloat16"},
+               [](C& c, BadInputMemory& m) { c.options.logits_out = m.make(DType::BF16, {C::kN, C::kE}); }});
+  v.push_back({"counts_out of dtype float32", ErrorCode::DtypeMismatch, {"counts_out: expected int32 or int64", "got float32"},
                [](C& c, BadInputMemory& m) { c.options.counts_out = m.make(DType::F32, {C::kE}); }});
-  v.push_back({"token_slots_out of dtype float32", ErrorCode::DtypeMismatch, {"token_slots_out", "float32"},
+  v.push_back({"expert_offsets_out of dtype float32", ErrorCode::DtypeMismatch,
+               {"expert_offsets_out: expected int32 or int64", "got float32"},
+               [](C& c, BadInputMemory& m) { c.options.expert_offsets_out = m.make(DType::F32, {C::kE + 1}); }});
+  v.push_back({"token_slots_out of dtype float32", ErrorCode::DtypeMismatch,
+               {"token_slots_out: expected int32 or int64", "got float32"},
                [](C& c, BadInputMemory& m) { c.options.token_slots_out = m.make(DType::F32, {C::kN * C::kK}); }});
+  // N * k past int32 with an int32 layout (views only: nothing is read before the check fails).
+  v.push_back({"int32 expert_offsets_out with N * k > 2^31 - 1", ErrorCode::DtypeMismatch,
+               {"expert_offsets_out: expected int64 when N * k exceeds 2^31 - 1", "got int32 with N * k = 3221225472"},
+               [](C& c, BadInputMemory& m) {
+                 const int64_t n = int64_t{1} << 30;
+                 c.x.shape[0] = n;
+                 c.weights_out.shape[0] = n;
+                 c.ids_out.shape[0] = n;
+                 c.options.logits_out->shape[0] = n;
+                 c.options.token_slots_out->shape[0] = n * C::kK;
+                 c.options.expert_offsets_out = m.make(DType::I32, {C::kE + 1});
+               }});
+  v.push_back({"token ids of dtype float32", ErrorCode::DtypeMismatch, {"token_ids: expected int32 or int64", "got float32"},
+               [](C& c, BadInputMemory& m) {
+                 c.add_hash(m);
+                 c.options.token_ids->dtype = DType::F32;
+               }});
   // invalid_argument / shape_mismatch: hash routing
-  v.push_back({"token id >= vocab", ErrorCode::InvalidArgument, {"token_ids[4]", "[0, 5)", "got 5"},
+  v.push_back({"token id >= vocab", ErrorCode::InvalidArgument, {"token_ids[4]: expected a token id in [0, 5)", "got 5"},
                [](C& c, BadInputMemory& m) { c.add_hash(m, {0, 1, 2, 3, 5, 1}); }});
-  v.push_back({"negative token id", ErrorCode::InvalidArgument, {"token_ids[2]", "got -1"},
+  v.push_back({"negative token id", ErrorCode::InvalidArgument, {"token_ids[2]: expected a token id in [0, 5)", "got -1"},
                [](C& c, BadInputMemory& m) { c.add_hash(m, {0, 1, -1, 3, 4, 1}); }});
-  v.push_back({"hash-table entry out of range", ErrorCode::InvalidArgument, {"hash_table[3][1]", "[0, 16)", "got 16"},
+  v.push_back({"hash-table entry out of range", ErrorCode::InvalidArgument,
+               {"hash_table[3][1]: expected an expert id in [0, 16)", "got 16"},
                [](C& c, BadInputMemory& m) {
                  std::vector<int32_t> t = C::valid_table();
                  t[3 * C::kK + 1] = 16;
                  c.add_hash(m, {0, 1, 2, 3, 4, 1}, t);
                }});
-  v.push_back({"negative hash-table entry", ErrorCode::InvalidArgument, {"hash_table[1][0]", "got -2"},
+  v.push_back({"negative hash-table entry", ErrorCode::InvalidArgument,
+               {"hash_table[1][0]: expected an expert id in [0, 16)", "got -2"},
                [](C& c, BadInputMemory& m) {
                  std::vector<int32_t> t = C::valid_table();
                  t[1 * C::kK] = -2;
                  c.add_hash(m, {0, 1, 2, 3, 4, 1}, t);
                }});
-  v.push_back({"hash table of the wrong width", ErrorCode::ShapeMismatch, {"hash_table", "[3, 5]"},
+  v.push_back({"hash table of the wrong width", ErrorCode::ShapeMismatch,
+               {"hash_table: expected shape [vocab >= 1, 3] (top_k)", "got shape [3, 5]"},
                [](C& c, BadInputMemory& m) {
                  c.add_hash(m);
                  c.options.hash_table->shape[0] = 3;
                  c.options.hash_table->shape[1] = 5;
                  c.options.hash_table->strides[0] = 5;
                }});
-  v.push_back({"token ids without a table", ErrorCode::InvalidArgument, {"token_ids without hash_table"},
+  v.push_back({"token ids without a table", ErrorCode::InvalidArgument,
+               {"hash routing: expected both token_ids and hash_table, or neither", "got token_ids without hash_table"},
                [](C& c, BadInputMemory& m) {
                  c.add_hash(m);
                  c.options.hash_table.reset();
                }});
-  v.push_back({"token ids of the wrong length", ErrorCode::ShapeMismatch, {"token_ids", "[6]", "[5]"},
+  v.push_back({"a table without token ids", ErrorCode::InvalidArgument,
+               {"hash routing: expected both token_ids and hash_table, or neither", "got hash_table without token_ids"},
+               [](C& c, BadInputMemory& m) {
+                 c.add_hash(m);
+                 c.options.token_ids.reset();
+               }});
+  v.push_back({"token ids of the wrong length", ErrorCode::ShapeMismatch, {"token_ids: expected shape [6]", "got shape [5]"},
                [](C& c, BadInputMemory& m) { c.add_hash(m, {0, 1, 2, 3, 4}); }});
   // invalid_argument: null data with N > 0
-  v.push_back({"x null with N > 0", ErrorCode::InvalidArgument, {"x", "null"},
+  v.push_back({"x null with N > 0", ErrorCode::InvalidArgument, {"x: expected non-null data for [6, 40]", "got null"},
                [](C& c, BadInputMemory&) { c.x.data = nullptr; }});
-  v.push_back({"ids_out null with N > 0", ErrorCode::InvalidArgument, {"ids_out", "null"},
+  v.push_back({"ids_out null with N > 0", ErrorCode::InvalidArgument, {"ids_out: expected non-null data for [6, 3]", "got null"},
                [](C& c, BadInputMemory&) { c.ids_out.data = nullptr; }});
-  // layout_unsupported: non-contiguous outputs, x inner stride != 1, misaligned pointers
-  v.push_back({"non-contiguous weights_out", ErrorCode::LayoutUnsupported, {"weights_out", "contiguous"},
-               [](C& c, BadInputMemory&) { c.weights_out.strides[0] = 4; }});
-  v.push_back({"x with a column stride", ErrorCode::LayoutUnsupported, {"x", "stride"},
+  v.push_back({"counts_out null", ErrorCode::InvalidArgument, {"counts_out: expected non-null data for [16]", "got null"},
+               [](C& c, BadInputMemory&) { c.options.counts_out->data = nullptr; }});
+  // layout_unsupported: non-contiguous outputs, x inner stride != 1 or row stride < H, misaligned
+  // pointers. Spoiled strides stay inside the allocation (overlapping or zero).
+  const std::string contiguous = ": expected contiguous C-order strides";
+  v.push_back({"non-contiguous weights_out", ErrorCode::LayoutUnsupported, {"weights_out" + contiguous, "got strides [2, 1]"},
+               [](C& c, BadInputMemory&) { c.weights_out.strides[0] = 2; }});
+  v.push_back({"non-contiguous ids_out", ErrorCode::LayoutUnsupported, {"ids_out" + contiguous, "got strides [2, 1]"},
+               [](C& c, BadInputMemory&) { c.ids_out.strides[0] = 2; }});
+  v.push_back({"non-contiguous logits_out", ErrorCode::LayoutUnsupported, {"logits_out" + contiguous, "got strides [8, 1]"},
+               [](C& c, BadInputMemory&) { c.options.logits_out->strides[0] = 8; }});
+  v.push_back({"counts_out of stride 0", ErrorCode::LayoutUnsupported, {"counts_out" + contiguous, "got strides [0]"},
+               [](C& c, BadInputMemory&) { c.options.counts_out->strides[0] = 0; }});
+  v.push_back({"x with a column stride", ErrorCode::LayoutUnsupported,
+               {"x: expected unit inner stride and row stride >= hidden", "got strides [40, 2]"},
                [](C& c, BadInputMemory&) { c.x.strides[1] = 2; }});
-  v.push_back({"misaligned x", ErrorCode::LayoutUnsupported, {"x", "aligned"},
+  v.push_back({"x with a row stride < H", ErrorCode::LayoutUnsupported,
+               {"x: expected unit inner stride and row stride >= hidden", "got strides [39, 1]"},
+               [](C& c, BadInputMemory&) { c.x.strides[0] = 39; }});
+  v.push_back({"misaligned x", ErrorCode::LayoutUnsupported, {"x: expected 4-byte aligned data", "got address "},
                [](C& c, BadInputMemory&) { c.x.data = static_cast<char*>(c.x.data) + 1; }});
-  v.push_back({"misaligned weights_out", ErrorCode::LayoutUnsupported, {"weights_out", "aligned"},
+  v.push_back({"misaligned weights_out", ErrorCode::LayoutUnsupported, {"weights_out: expected 4-byte aligned data", "got address "},
                [](C& c, BadInputMemory&) { c.weights_out.data = static_cast<char*>(c.weights_out.data) + 2; }});
+  v.push_back({"misaligned counts_out", ErrorCode::LayoutUnsupported, {"counts_out: expected 8-byte aligned data", "got address "},
+               [](C& c, BadInputMemory&) {
+                 c.options.counts_out->data = static_cast<char*>(c.options.counts_out->data) + 4;
+               }});
   // invalid_argument: negative threads
-  v.push_back({"negative threads", ErrorCode::InvalidArgument, {"threads", "-1"},
+  v.push_back({"negative threads", ErrorCode::InvalidArgument, {"threads: expected threads >= 0 (0 = OpenMP default)", "got -1"},
                [](C& c, BadInputMemory&) { c.options.threads = -1; }});
   return v;
 }
@@ -207,7 +280,11 @@ inline std::string run_bad_input_case(Router& router, BadInputMemory& memory, co
       problem = std::string("code ") + to_string(e.code()) + ", expected " + to_string(bad.code);
     for (const std::string& part : bad.parts)
       if (msg.find(part) == std::string::npos) problem += " [message lacks '" + part + "']";
-    if (msg.find("expected") == std::string::npos) problem += " [message lacks 'expected']";
+    // "<argument>: expected ..." parts are anchored: the message starts "<code>: <argument>: ".
+    for (const std::string& part : bad.parts)
+      if (part.find(": expected ") != std::string::npos &&
+          msg.rfind(std::string(to_string(bad.code)) + ": " + part, 0) != 0)
+        problem += " [message does not start with '" + std::string(to_string(bad.code)) + ": " + part + "']";
     if (!problem.empty()) problem += ": " + msg;
   }
   for (size_t i = 0; i < outs.size(); ++i)
