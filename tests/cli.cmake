@@ -161,47 +161,129 @@ if(TARGET moerouter_cli)
                           --out-weights ${o}/w.npy --out-ids ${o}/i.npy)
 
   # --- bad input: non-zero exit, one line on stderr, no output file --------------------------
-  # moerouter_cli_bad(NAME STDERR_REGEX args...): outputs go to their own directory, checked absent.
+  # moerouter_cli_bad(NAME STDERR_REGEX args...): outputs go to their own directory, checked absent;
+  # runs on the CPU (--device cpu) unless the arguments name a device. The regexes are anchored:
+  # "^moerouter: error: <code>: <argument>: expected <...>, got <...>" (README "Bad input").
+  # An unbalanced "[" in a CMake list element stops ";" from splitting the arguments after it, so
+  # the half-open ranges "[0, n)" are matched as ".0, n\)".
   function(moerouter_cli_bad name stderr)
     set(o ${_out}/bad_${name})
+    set(device --device cpu)
+    if("--device" IN_LIST ARGN)
+      set(device "")
+    endif()
     moerouter_cli_test(bad_${name} fail STDERR "${stderr}" ABSENT ${o}/w.npy ${o}/i.npy ${o}/l.npy
-                       ARGS route ${ARGN} --out-weights ${o}/w.npy --out-ids ${o}/i.npy
+                       FIXTURES_REQUIRED ${_bad_fixtures}
+                       ARGS route ${ARGN} ${device} --out-weights ${o}/w.npy --out-ids ${o}/i.npy
                             --out-logits ${o}/l.npy)
   endfunction()
-  moerouter_cli_bad(missing_file "--x.*nope\\.npy.*No such file" ${_small} --x ${_data}/nope.npy
-                    --weight ${_data}/weight.npy)
-  moerouter_cli_bad(wrong_dtype "x_i4\\.npy.*dtype.*got int32" ${_small} --x ${_data}/x_i4.npy
-                    --weight ${_data}/weight.npy)
-  moerouter_cli_bad(shape_mismatch_h "x_h7\\.npy.*shape.*expected \\[\\*, 8\\].*got \\[3, 7\\]"
+  set(_e "^moerouter: error: ")
+  set(_bad_fixtures "")
+  moerouter_cli_bad(missing_file "${_e}io_error: cannot open --x '[^']*nope\\.npy': No such file"
+                    ${_small} --x ${_data}/nope.npy --weight ${_data}/weight.npy)
+  # The .npy loader checks dtype and shape against the config before route() sees the tensors,
+  # so these are io_error naming the option (README "Bad input", CLI column).
+  moerouter_cli_bad(wrong_dtype
+                    "${_e}io_error: --x '[^']*x_i4\\.npy': dtype: expected float32 \\(<f4\\) or bfloat16 .*, got int32"
+                    ${_small} --x ${_data}/x_i4.npy --weight ${_data}/weight.npy)
+  moerouter_cli_bad(shape_mismatch_h
+                    "${_e}io_error: --x '[^']*x_h7\\.npy': shape: expected \\[\\*, 8\\], got \\[3, 7\\]"
                     ${_small} --x ${_data}/x_h7.npy --weight ${_data}/weight.npy)
-  moerouter_cli_bad(weight_shape "--weight.*shape.*expected \\[4, 8\\].*got \\[3, 8\\]" ${_small}
-                    --x ${_data}/x.npy --weight ${_data}/x.npy)
-  moerouter_cli_bad(bias_dtype "--bias.*dtype.*float32" ${_small} --x ${_data}/x.npy
-                    --weight ${_data}/weight.npy --bias ${_data}/token_ids.npy)
-  moerouter_cli_bad(fortran_order "--x.*x_fortran\\.npy.*fortran_order" ${_small}
-                    --x ${_data}/x_fortran.npy --weight ${_data}/weight.npy)
-  moerouter_cli_bad(k_above_e "top_k" --hidden 8 --experts 4 --top-k 5 --score sigmoid ${_io})
-  moerouter_cli_bad(groups_not_dividing_e "groups.*divisor" ${_small} --groups 3 --topk-groups 1
-                    ${_io})
-  moerouter_cli_bad(hash_table_out_of_range "hash" ${_small} ${_io}
-                    --token-ids ${_data}/token_ids.npy --hash-table ${_data}/hash_table_oob.npy)
-  moerouter_cli_bad(token_id_past_vocab "token" ${_small} ${_io}
-                    --token-ids ${_data}/token_ids_oob.npy --hash-table ${_data}/hash_table.npy)
-  moerouter_cli_bad(token_ids_without_table "hash-table" ${_small} ${_io}
-                    --token-ids ${_data}/token_ids.npy)
-  moerouter_cli_bad(validate_nan "x\\[1\\].*finite" ${_small} --x ${_data}/x_nan.npy
-                    --weight ${_data}/weight.npy --validate)
-  moerouter_cli_bad(config_incomplete "--top-k.*--score" --hidden 8 --experts 4 ${_io})
-  moerouter_cli_bad(unknown_preset "preset.*dsv4-pro" --preset nonsense ${_io})
-  moerouter_cli_bad(unknown_score "score.*sqrtsoftplus" --hidden 8 --experts 4 --top-k 2 --score relu
-                    ${_io})
-  moerouter_cli_bad(option_twice "--x" ${_small} ${_io} --x ${_data}/x.npy)
-  moerouter_cli_bad(unknown_device "device" ${_small} ${_io} --device tpu)
-  moerouter_cli_bad(unknown_gemm "gemm" ${_small} ${_io} --gemm fp8)
-  moerouter_cli_bad(not_npy "bad magic" ${_small} --x ${CMAKE_CURRENT_SOURCE_DIR}/cli/check_run.cmake
-                    --weight ${_data}/weight.npy)
+  moerouter_cli_bad(weight_shape "${_e}io_error: --weight '[^']*': shape: expected \\[4, 8\\], got \\[3, 8\\]"
+                    ${_small} --x ${_data}/x.npy --weight ${_data}/x.npy)
+  moerouter_cli_bad(bias_dtype "${_e}io_error: --bias '[^']*': dtype: expected float32 \\(<f4\\), got int32"
+                    ${_small} --x ${_data}/x.npy --weight ${_data}/weight.npy --bias ${_data}/token_ids.npy)
+  moerouter_cli_bad(bias_rank "${_e}io_error: --bias '[^']*': shape: expected \\[4\\], got \\[3, 8\\]"
+                    ${_small} --x ${_data}/x.npy --weight ${_data}/weight.npy --bias ${_data}/x.npy)
+  moerouter_cli_bad(hash_table_dtype
+                    "${_e}io_error: --hash-table '[^']*': dtype: expected int32 \\(<i4\\) or int64 \\(<i8\\), got float32"
+                    ${_small} ${_io} --token-ids ${_data}/token_ids.npy --hash-table ${_data}/x.npy)
+  moerouter_cli_bad(hash_table_width
+                    "${_e}io_error: --hash-table '[^']*hash_table\\.npy': shape: expected \\[\\*, 3\\], got \\[5, 2\\]"
+                    --hidden 8 --experts 4 --top-k 3 --score sigmoid ${_io}
+                    --token-ids ${_data}/token_ids.npy --hash-table ${_data}/hash_table.npy)
+  moerouter_cli_bad(fortran_order "${_e}io_error: --x '[^']*x_fortran\\.npy': fortran_order: expected False"
+                    ${_small} --x ${_data}/x_fortran.npy --weight ${_data}/weight.npy)
+  # Config fields: invalid_argument naming config.<field>, checked before any file is read.
+  set(_top_k "${_e}invalid_argument: config\\.top_k: expected 1 <= top_k <= min\\(experts, 32\\) = ")
+  moerouter_cli_bad(k_above_e "${_top_k}4, got 5" --hidden 8 --experts 4 --top-k 5 --score sigmoid ${_io})
+  moerouter_cli_bad(k_zero "${_top_k}4, got 0" --hidden 8 --experts 4 --top-k 0 --score sigmoid ${_io})
+  moerouter_cli_bad(k_above_32 "${_top_k}32, got 33" --hidden 8 --experts 64 --top-k 33 --score sigmoid ${_io})
+  moerouter_cli_bad(experts_above_1024
+                    "${_e}invalid_argument: config\\.experts: expected 1 <= experts <= 1024, got 1025"
+                    --hidden 8 --experts 1025 --top-k 2 --score sigmoid ${_io})
+  moerouter_cli_bad(groups_not_dividing_e
+                    "${_e}invalid_argument: config\\.groups: expected a divisor of experts = 4, got 3"
+                    ${_small} --groups 3 --topk-groups 1 ${_io})
+  moerouter_cli_bad(topk_groups_above_groups
+                    "${_e}invalid_argument: config\\.topk_groups: expected 1 <= topk_groups <= min\\(groups, 32\\) = 2, got 3"
+                    ${_small} --groups 2 --topk-groups 3 ${_io})
+  moerouter_cli_bad(too_few_experts_after_group_limit
+                    "${_e}invalid_argument: config\\.top_k: expected at most topk_groups \\* experts/groups = 1 experts left after the group limit, got 2"
+                    ${_small} --groups 4 --topk-groups 1 ${_io})
+  moerouter_cli_bad(scale_not_finite "${_e}invalid_argument: config\\.scale: expected a finite number, got inf"
+                    ${_small} --scale inf ${_io})
+  # Values: checked by the router (hash-table rows only for the tokens used).
+  moerouter_cli_bad(hash_table_out_of_range
+                    "${_e}invalid_argument: hash_table\\[1\\]\\[0\\]: expected an expert id in .0, 4\\), got 4"
+                    ${_small} ${_io} --token-ids ${_data}/token_ids.npy --hash-table ${_data}/hash_table_oob.npy)
+  moerouter_cli_bad(token_id_past_vocab
+                    "${_e}invalid_argument: token_ids\\[1\\]: expected a token id in .0, 5\\), got 5"
+                    ${_small} ${_io} --token-ids ${_data}/token_ids_oob.npy --hash-table ${_data}/hash_table.npy)
+  moerouter_cli_bad(token_ids_without_table
+                    "${_e}invalid_argument: --token-ids: expected --hash-table .*, got none"
+                    ${_small} ${_io} --token-ids ${_data}/token_ids.npy)
+  moerouter_cli_bad(table_without_token_ids
+                    "${_e}invalid_argument: --hash-table: expected --token-ids with it, got none"
+                    ${_small} ${_io} --hash-table ${_data}/hash_table.npy)
+  moerouter_cli_bad(validate_nan
+                    "${_e}non_finite_input: x\\[1\\]: expected finite logits \\(validate=true\\), got NaN or infinite"
+                    ${_small} --x ${_data}/x_nan.npy --weight ${_data}/weight.npy --validate)
+  moerouter_cli_bad(config_incomplete
+                    "${_e}invalid_argument: config: expected --preset NAME, or all of .*, got no --top-k --score"
+                    --hidden 8 --experts 4 ${_io})
+  moerouter_cli_bad(unknown_preset "${_e}invalid_argument: preset: expected one of .*dsv4-pro.*, got 'nonsense'"
+                    --preset nonsense ${_io})
+  moerouter_cli_bad(unknown_score
+                    "${_e}invalid_argument: score: expected sqrtsoftplus, sigmoid or softmax, got 'relu'"
+                    --hidden 8 --experts 4 --top-k 2 --score relu ${_io})
+  moerouter_cli_bad(option_twice "${_e}--x: At Most 1 required but received 2" ${_small} ${_io} --x ${_data}/x.npy)
+  moerouter_cli_bad(unknown_device "${_e}invalid_argument: device: expected auto, cpu or cuda, got 'tpu'" ${_small} ${_io} --device tpu)
+  moerouter_cli_bad(unknown_gemm "${_e}invalid_argument: gemm: expected canonical, fp32 or bf16, got 'fp8'"
+                    ${_small} ${_io} --gemm fp8)
+  moerouter_cli_bad(not_npy "${_e}io_error: --x '[^']*check_run\\.cmake': bad magic: expected 93 4e 55 4d 50 59"
+                    ${_small} --x ${CMAKE_CURRENT_SOURCE_DIR}/cli/check_run.cmake --weight ${_data}/weight.npy)
   if(NOT MOEROUTER_WITH_CUDA)
-    moerouter_cli_bad(cuda_not_built "cuda" ${_small} ${_io} --device cuda)
+    moerouter_cli_bad(cuda_not_built "${_e}backend_unavailable: device: expected a backend built into this library .*, got cuda" ${_small} ${_io} --device cuda)
+  endif()
+  # Bad values that need their own small files (tests/cli/make_bad_inputs.py, NumPy).
+  if(_numpy_python)
+    set(_bad ${_out}/bad_inputs)
+    add_test(NAME cli.bad_input_fixtures
+             COMMAND ${_numpy_python} ${CMAKE_CURRENT_SOURCE_DIR}/cli/make_bad_inputs.py ${_bad})
+    set_tests_properties(cli.bad_input_fixtures PROPERTIES LABELS cli FIXTURES_SETUP cli_bad_inputs)
+    set(_bad_fixtures cli_bad_inputs)
+    moerouter_cli_bad(negative_token_id
+                      "${_e}invalid_argument: token_ids\\[1\\]: expected a token id in .0, 5\\), got -1"
+                      ${_small} ${_io} --token-ids ${_bad}/token_ids_negative.npy
+                      --hash-table ${_data}/hash_table.npy)
+    moerouter_cli_bad(negative_hash_table_entry
+                      "${_e}invalid_argument: hash_table\\[4\\]\\[1\\]: expected an expert id in .0, 4\\), got -3"
+                      ${_small} ${_io} --token-ids ${_data}/token_ids.npy
+                      --hash-table ${_bad}/hash_table_negative.npy)
+    moerouter_cli_bad(bias_length "${_e}io_error: --bias '[^']*bias_short\\.npy': shape: expected \\[4\\], got \\[3\\]"
+                      ${_small} --x ${_data}/x.npy --weight ${_data}/weight.npy --bias ${_bad}/bias_short.npy)
+    moerouter_cli_bad(token_ids_length
+                      "${_e}io_error: --token-ids '[^']*token_ids_long\\.npy': shape: expected \\[3\\], got \\[4\\]"
+                      ${_small} ${_io} --token-ids ${_bad}/token_ids_long.npy --hash-table ${_data}/hash_table.npy)
+    # An out-of-range row that no token uses is not checked: the call succeeds.
+    set(o ${_out}/route_unused_bad_row)
+    moerouter_cli_test(route_unused_bad_table_row ok PRESENT ${o}/w.npy ${o}/i.npy
+                       FIXTURES_REQUIRED cli_bad_inputs
+                       ARGS route ${_small} ${_io} --device cpu --token-ids ${_data}/token_ids.npy
+                            --hash-table ${_bad}/hash_table_unused_bad_row.npy
+                            --out-weights ${o}/w.npy --out-ids ${o}/i.npy)
+    set(_bad_fixtures "")
   endif()
 
   # All or nothing: the ids cannot be written (no such directory), so the weights must not be.
