@@ -196,3 +196,147 @@ def test_read_only_output_is_refused(mixtral):
     ids.flags.writeable = False
     with raises("invalid_argument", r"ids_out"):
         router._backend(("cpu", 0)).route_into(x, weights, ids)
+
+
+# --- README "Bad input", row by row: the code, "<argument>: expected <...>, got <...>" --------
+
+_TOP_K = r"^invalid_argument: config\.top_k: expected 1 <= top_k <= min\(experts, 32\) = "
+
+
+@pytest.mark.parametrize("fields, pattern", [
+    (dict(top_k=0), _TOP_K + r"16, got 0$"),
+    (dict(top_k=17), _TOP_K + r"16, got 17$"),
+    (dict(experts=64, top_k=33), _TOP_K + r"32, got 33$"),
+    (dict(experts=1025), r"^invalid_argument: config\.experts: expected 1 <= experts <= 1024, got 1025$"),
+    (dict(groups=3), r"^invalid_argument: config\.groups: expected a divisor of experts = 16, got 3$"),
+    (dict(groups=4, topk_groups=5),
+     r"^invalid_argument: config\.topk_groups: expected 1 <= topk_groups <= min\(groups, 32\) = 4, got 5$"),
+    (dict(groups=4, topk_groups=0),
+     r"^invalid_argument: config\.topk_groups: expected 1 <= topk_groups <= min\(groups, 32\) = 4, got 0$"),
+    (dict(top_k=3, groups=8, topk_groups=1),
+     r"^invalid_argument: config\.top_k: expected at most topk_groups \* experts/groups = 2 experts left "
+     r"after the group limit, got 3$"),
+    (dict(scale=float("inf")), r"^invalid_argument: config\.scale: expected a finite number, got inf$"),
+], ids=["k=0", "k>E", "k>32", "E>1024", "G not dividing E", "topk_groups>G", "topk_groups=0",
+        "too few experts after the group limit", "scale inf"])
+def test_bad_config_names_field_expected_and_actual(fields, pattern):
+    base = dict(hidden=64, experts=16, top_k=2, score="sigmoid")
+    with raises("invalid_argument", pattern):
+        moerouter.Config(**{**base, **fields})
+
+
+def test_topk_groups_is_ignored_without_groups():
+    # README: topk_groups is checked only when groups > 1 (it is unused otherwise).
+    assert moerouter.Config(hidden=64, experts=16, top_k=2, score="sigmoid", topk_groups=5).topk_groups == 5
+
+
+def _sentinel_outputs(cfg, n):
+    return (np.full((n, cfg.top_k), 7.0, np.float32), np.full((n, cfg.top_k), -7, np.int32),
+            np.full(cfg.experts, -7, np.int64))
+
+
+def test_hash_routing_values(mixtral):
+    # Values are checked before anything is written; the table only in the rows the tokens use.
+    cfg, x, _, router = mixtral
+    backend = router._backend(("cpu", 0))
+    weights, ids, counts = _sentinel_outputs(cfg, 3)
+    table = np.tile(np.arange(2, dtype=np.int32), (5, 1))
+    tokens = np.array([0, 1, 2], np.int32)
+
+    def route(token_ids, hash_table):
+        backend.route_into(x, weights, ids, counts_out=counts, token_ids=token_ids, hash_table=hash_table)
+
+    with raises("invalid_argument", r"^invalid_argument: token_ids\[1\]: expected a token id in \[0, 5\), got -1$"):
+        route(np.array([0, -1, 2], np.int32), table)
+    with raises("invalid_argument", r"^invalid_argument: token_ids\[2\]: expected a token id in \[0, 5\), got 5$"):
+        route(np.array([0, 1, 5], np.int64), table)
+    bad = table.copy()
+    bad[2, 1] = 8
+    with raises("invalid_argument", r"^invalid_argument: hash_table\[2\]\[1\]: expected an expert id in \[0, 8\), got 8$"):
+        route(tokens, bad)
+    bad = table.copy()
+    bad[1, 0] = -1
+    with raises("invalid_argument", r"^invalid_argument: hash_table\[1\]\[0\]: expected an expert id in \[0, 8\), got -1$"):
+        route(tokens, bad)
+    with raises("shape_mismatch",
+                r"^shape_mismatch: hash_table: expected shape \[vocab >= 1, 2\] \(top_k\), got shape \[5, 3\]$"):
+        route(tokens, np.zeros((5, 3), np.int32))
+    with raises("dtype_mismatch", r"^dtype_mismatch: hash_table: expected int32 or int64, got float32$"):
+        route(tokens, table.astype(np.float32))
+    with raises("invalid_argument", r"^invalid_argument: hash routing: expected both token_ids and hash_table, "
+                                    r"or neither, got hash_table without token_ids$"):
+        route(None, table)
+    assert (weights == 7.0).all() and (ids == -7).all() and (counts == -7).all()
+    # A bad row no token uses is not read, so the call is valid.
+    bad = table.copy()
+    bad[4] = [99, -5]
+    route(tokens, bad)
+    assert (ids == table[tokens]).all()
+
+
+def _misaligned(a):
+    """A copy of a whose data starts one byte past an aligned address."""
+    buf = np.zeros(a.nbytes + a.itemsize, np.uint8)
+    out = np.frombuffer(buf.data, dtype=a.dtype, count=a.size, offset=1).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned
+    return out
+
+
+def test_x_layout(mixtral):
+    cfg, x, _, router = mixtral
+    with raises("layout_unsupported", r"^layout_unsupported: x: expected 4-byte aligned data, got address \d+$"):
+        router.route(_misaligned(x))
+    wide = np.zeros((3, 2 * cfg.hidden), np.float32)
+    with raises("layout_unsupported", r"^layout_unsupported: x: expected unit inner stride and row stride >= hidden, "
+                                      r"got strides \[8192, 2\]$"):
+        router.route(wide[:, ::2])
+    overlapping = np.lib.stride_tricks.as_strided(x, shape=x.shape, strides=(4 * (cfg.hidden - 1), 4))
+    with raises("layout_unsupported", r"^layout_unsupported: x: expected unit inner stride and row stride >= hidden, "
+                                      r"got strides \[4095, 1\]$"):
+        router.route(overlapping)
+    # Rows further apart than H are fine (a view of every other row).
+    assert router.route(np.concatenate([x, x], axis=1)[:, :cfg.hidden]).ids.tolist() == router.route(x).ids.tolist()
+
+
+@pytest.mark.parametrize("spoil, code, pattern", [
+    (dict(weights_out=np.zeros(6, np.float32)), "shape_mismatch",
+     r"^shape_mismatch: weights_out: expected 2 dims \[3, 2\], got 1 dims \[6\]$"),
+    (dict(ids_out=np.zeros((3, 3), np.int32)), "shape_mismatch",
+     r"^shape_mismatch: ids_out: expected shape \[3, 2\], got shape \[3, 3\]$"),
+    (dict(counts_out=np.zeros((2, 4), np.int64)), "shape_mismatch",
+     r"^shape_mismatch: counts_out: expected 1 dims \[8\], got 2 dims \[2, 4\]$"),
+    (dict(ids_out=np.zeros((3, 2), np.int64)), "dtype_mismatch",
+     r"^dtype_mismatch: ids_out: expected int32, got int64$"),
+    (dict(weights_out=np.zeros((3, 2), np.int32)), "dtype_mismatch",
+     r"^dtype_mismatch: weights_out: expected float32, got int32$"),
+    (dict(counts_out=np.zeros(8, np.float32)), "dtype_mismatch",
+     r"^dtype_mismatch: counts_out: expected int32 or int64, got float32$"),
+    (dict(expert_offsets_out=np.zeros(9, np.float32)), "dtype_mismatch",
+     r"^dtype_mismatch: expert_offsets_out: expected int32 or int64, got float32$"),
+    (dict(logits_out=np.zeros((3, 8), np.int32)), "dtype_mismatch",
+     r"^dtype_mismatch: logits_out: expected float32, got int32$"),
+    (dict(weights_out=np.zeros((3, 4), np.float32)[:, ::2]), "layout_unsupported",
+     r"^layout_unsupported: weights_out: expected contiguous C-order strides, got strides \[4, 2\]$"),
+    (dict(ids_out=np.zeros((2, 3), np.int32).T), "layout_unsupported",
+     r"^layout_unsupported: ids_out: expected contiguous C-order strides, got strides \[1, 3\]$"),
+    (dict(counts_out=np.zeros(16, np.int64)[::2]), "layout_unsupported",
+     r"^layout_unsupported: counts_out: expected contiguous C-order strides, got strides \[2\]$"),
+    (dict(logits_out=np.zeros((8, 3), np.float32).T), "layout_unsupported",
+     r"^layout_unsupported: logits_out: expected contiguous C-order strides, got strides \[1, 3\]$"),
+    (dict(weights_out=_misaligned(np.zeros((3, 2), np.float32))), "layout_unsupported",
+     r"^layout_unsupported: weights_out: expected 4-byte aligned data, got address \d+$"),
+], ids=["weights rank 1", "ids shape", "counts rank 2", "ids int64", "weights int32", "counts float32",
+        "offsets float32", "logits int32", "weights strided", "ids transposed", "counts strided",
+        "logits transposed", "weights misaligned"])
+def test_bad_outputs_are_refused_untouched(mixtral, spoil, code, pattern):
+    cfg, x, _, router = mixtral
+    weights, ids, counts = _sentinel_outputs(cfg, 3)
+    outs = dict(weights_out=weights, ids_out=ids, counts_out=counts)
+    outs.update(spoil)
+    before = {name: a.copy() for name, a in outs.items()}
+    with raises(code, pattern):
+        router._backend(("cpu", 0)).route_into(x, outs.pop("weights_out"), outs.pop("ids_out"), **outs)
+    outs.update(weights_out=spoil.get("weights_out", weights), ids_out=spoil.get("ids_out", ids))
+    for name, a in outs.items():
+        assert np.array_equal(a, before[name]), name
