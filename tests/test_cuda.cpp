@@ -464,6 +464,11 @@ struct EpilogueOverride {  // forces the epilogue version for one scope
   ~EpilogueOverride() { ct::force_epilogue_kernel("auto"); }
 };
 
+struct ScreenOverride {  // turns the activation screen on or off for one scope (off is the default)
+  explicit ScreenOverride(bool on) { ct::force_activation_screen(on); }
+  ~ScreenOverride() { ct::force_activation_screen(false); }
+};
+
 // Fast parallel x for the large batch tests: uniform [-2, 2) rows, every 29th row of a special
 // class (NaN, +-inf, subnormal, saturating 1e30 scale, +-0, one 1e30 entry, all equal).
 std::vector<float> fast_x(int64_t n, int64_t H, uint64_t seed) {
@@ -744,8 +749,10 @@ TEST_CASE("every epilogue version (fused, split, warp) equals the CPU epilogue o
             c.counts = DType::I32;
             set_hash(c, p, n);
             std::vector<float> logits;
-            for (const char* version : {"fused", "split", "warp"}) {
-              EpilogueOverride force(version);
+            for (const char* version : {"fused", "split", "warp", "warp-screened"}) {
+              const bool screened = std::string(version) == "warp-screened";
+              EpilogueOverride force(screened ? "warp" : version);
+              ScreenOverride screen(screened);
               const Result got = device_route(*gpu, rows_of(dx.view, 0, n), c);
               if (logits.empty()) logits = got.logits;
               Result want = host_epilogue(cfg, bias, got.logits, c);
@@ -759,8 +766,83 @@ TEST_CASE("every epilogue version (fused, split, warp) equals the CPU epilogue o
           }
       }
     }
-  std::printf("epilogue fused, split, warp == CPU epilogue on %lld rows (every preset x score x input kind)\n",
+  std::printf("epilogue fused, split, warp (screened and not) == CPU epilogue on %lld rows (every preset x "
+              "score x input kind)\n",
               static_cast<long long>(rows));
+}
+
+// ---- the activation screen (backends/cuda/src/activation_screen.cuh) ------------------------------
+
+TEST_CASE("activation screen: the screened activation keeps its bound on all 2^32 logits",
+          "[cuda][screen]") {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  for (ScoreFn score : {ScoreFn::SqrtSoftplus, ScoreFn::Sigmoid}) {
+    const ct::ScreenSweep r = ct::sweep_activation_screen(score);
+    std::printf("screen %-12s %llu logits, %llu outside |a - a'| <= %.3g |a'| + 2^-126, worst %.3g\n",
+                to_string(score), static_cast<unsigned long long>(r.checked),
+                static_cast<unsigned long long>(r.violations), r.bound_rel, r.worst_rel);
+    INFO(to_string(score) << ": first failing logit bits 0x" << std::hex << r.first_bad_bits);
+    REQUIRE(r.checked == (uint64_t{1} << 32));
+    REQUIRE(r.violations == 0);
+    REQUIRE(r.worst_rel < r.bound_rel);
+    REQUIRE(r.worst_rel > 0.0);  // the screen is an approximation: a zero would mean it is not used
+  }
+}
+
+// Rows whose biased scores crowd the k-th place: the bias cancels row 0's activations up to tiny
+// offsets (some exactly: sel = +0), and the other rows are row 0 plus noise of 1e-7 ... 1e-1, so
+// the screen meets near-ties, exact ties and > 32 candidates. Bits must equal the CPU's with the
+// screen on and off.
+TEST_CASE("activation screen: crowded and tied scores give the CPU's bits", "[cuda][screen]") {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  struct Shape {
+    int64_t hidden, experts;
+    int k;
+    ScoreFn score;
+  };
+  for (const Shape& sh : {Shape{256, 384, 6, ScoreFn::SqrtSoftplus}, Shape{200, 256, 8, ScoreFn::Sigmoid},
+                          Shape{64, 72, 5, ScoreFn::SqrtSoftplus}, Shape{96, 32, 32, ScoreFn::Sigmoid},
+                          Shape{128, 1024, 32, ScoreFn::SqrtSoftplus}}) {
+    RouterConfig cfg;
+    cfg.hidden = sh.hidden;
+    cfg.experts = sh.experts;
+    cfg.top_k = sh.k;
+    cfg.score = sh.score;
+    cfg.scale = 2.5f;
+    const int64_t H = sh.hidden, E = sh.experts;
+    const std::vector<float> w = testing::uniform_vector(static_cast<size_t>(E * H), -0.5f, 0.5f, 91 + E);
+    const std::vector<float> x0 = testing::uniform_vector(static_cast<size_t>(H), -2.0f, 2.0f, 92 + E);
+    auto cpu = make_router(cfg, Device::Cpu);
+    auto gpu = make_router(cfg, Device::Cuda);
+    cpu->set_weights(TensorView::matrix(w.data(), E, H), std::nullopt);
+    const Result first = host_route(*cpu, TensorView::matrix(x0.data(), 1, H), Call{});
+    testing::Rng rng(93 + E);
+    std::vector<float> bias(static_cast<size_t>(E));
+    for (int64_t e = 0; e < E; ++e) {
+      float act;
+      epilogue::activate_row(&first.logits[e], 1, sh.score, &act);
+      const float offset = (e % 3 == 0) ? 0.0f : rng.uniform(-1.0f, 1.0f) * ((e % 3 == 1) ? 1e-6f : 1e-3f);
+      bias[e] = -act + offset;
+    }
+    cpu->set_weights(TensorView::matrix(w.data(), E, H), TensorView::vector(bias.data(), E));
+    gpu->set_weights(TensorView::matrix(w.data(), E, H), TensorView::vector(bias.data(), E));
+    const std::vector<float> sigmas = {0.0f, 1e-7f, 1e-6f, 1e-5f, 1e-4f, 1e-3f, 1e-2f, 1e-1f};
+    const int64_t per = 64, n = per * static_cast<int64_t>(sigmas.size());
+    std::vector<float> x(static_cast<size_t>(n * H));
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t h = 0; h < H; ++h)
+        x[r * H + h] = x0[h] + sigmas[r / per] * rng.uniform(-1.0f, 1.0f);
+    const TensorView hx = TensorView::matrix(x.data(), n, H);
+    Call c;
+    c.counts = DType::I32;
+    const Result want = host_route(*cpu, hx, c);
+    const DeviceX dx = upload_x(hx);
+    for (bool on : {true, false}) {
+      ScreenOverride screen(on);
+      require_same_bits(device_route(*gpu, dx.view, c), want, E, sh.k,
+                        describe(cfg) + (on ? " screened" : " unscreened") + ", crowded scores");
+    }
+  }
 }
 
 // ---- fp32 and bf16 modes ------------------------------------------------------------------------------
@@ -1150,10 +1232,10 @@ TEST_CASE("route() captured in a CUDA graph replays with identical results", "[c
     INFO(msg);
     REQUIRE(code == ErrorCode::InvalidArgument);
   }
-  {
+  for (const char* option : {"validate", "sync_stats"}) {  // both read values back: not capturable
     Call c = canon;
     c.stream = stream;
-    c.validate = true;
+    (std::string(option) == "validate" ? c.validate : c.sync_stats) = true;
     DeviceCall call(*gpu, xv, c);
     ct::Graph g;
     g.begin_capture(stream);
@@ -1162,20 +1244,7 @@ TEST_CASE("route() captured in a CUDA graph replays with identical results", "[c
     g.abort_capture();
     INFO(msg);
     REQUIRE(code == ErrorCode::Unsupported);
-  }
-  {
-    Call c = canon;
-    c.stream = stream;
-    c.sync_stats = true;
-    DeviceCall call(*gpu, xv, c);
-    ct::Graph g;
-    g.begin_capture(stream);
-    ErrorCode code = ErrorCode::Internal;
-    const std::string msg = error_of([&] { call.run(); }, &code);
-    g.abort_capture();
-    INFO(msg);
-    REQUIRE(code == ErrorCode::Unsupported);
-    REQUIRE(msg.find("sync_stats") != std::string::npos);
+    REQUIRE(msg.find(option) != std::string::npos);
   }
   ct::synchronize(stream);
   ct::destroy_stream(other);
@@ -1279,7 +1348,7 @@ TEST_CASE("sanitizer subset: every mode and kernel on small shapes", "[cuda][san
 
 // ---- timings (not a check; hidden from the default run, selected by "[cuda]" or "[timing]") --------
 
-TEST_CASE("timings of route() per preset, N and mode (host clock over 20 calls; epilogue warp unless named)", "[.][cuda][timing]") {
+TEST_CASE("timings of route() per preset, N and mode (host clock over 20 calls; scr = activation screen on)", "[.][cuda][timing]") {
   SKIP_WITHOUT_CUDA_DEVICE();
   const auto time_us = [](const std::function<void()>& call, void* stream) {
     for (int i = 0; i < 3; ++i) call();  // warm-up: module loading, cuBLAS heuristics
@@ -1326,13 +1395,12 @@ TEST_CASE("timings of route() per preset, N and mode (host clock over 20 calls; 
         const double tflops = 2.0 * n * cfg.hidden * cfg.experts / (us * 1e-6) / 1e12;
         std::printf("%-13s %6lld %-9s %-5s %10.1f %12.2f\n", s.name.c_str(), static_cast<long long>(n),
                     to_string(mode), mode == GemmMode::Bf16 ? "bf16" : "f32", us, tflops);
-        if (mode == GemmMode::Canonical)  // the same with the other epilogue versions
-          for (const char* version : {"fused", "split"}) {
-            EpilogueOverride force(version);
-            const double vus = time_us([&] { gpu->route(xv, wv, iv, o); }, stream);
-            std::printf("%-13s %6lld %-9s %-5s %10.1f %12s\n", s.name.c_str(), static_cast<long long>(n),
-                        "canonical", version, vus, "-");
-          }
+        {  // the same with the activation screen on
+          ScreenOverride on(true);
+          const double vus = time_us([&] { gpu->route(xv, wv, iv, o); }, stream);
+          std::printf("%-13s %6lld %-9s %-5s %10.1f %12s\n", s.name.c_str(), static_cast<long long>(n),
+                      to_string(mode), "scr", vus, "-");
+        }
         if (n == 1 && mode == GemmMode::Canonical) {  // the same call replayed from a CUDA graph
           ct::Graph g;
           g.begin_capture(stream);

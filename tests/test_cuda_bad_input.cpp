@@ -91,6 +91,12 @@ TEST_CASE("the bad-input matrix on the CUDA backend with device tensors: named e
                        [](BadInputCall& c, BadInputMemory&) { c.x.device_id = 1; }});
   placement.push_back({"logits_out on another device id", ErrorCode::DeviceMismatch, {"logits_out", "CUDA device 1"},
                        [](BadInputCall& c, BadInputMemory&) { c.options.logits_out->device_id = 1; }});
+  placement.push_back({"expert_offsets_out on another device id", ErrorCode::DeviceMismatch,
+                       {"expert_offsets_out", "CUDA device 0", "CUDA device 1"},
+                       [](BadInputCall& c, BadInputMemory&) { c.options.expert_offsets_out->device_id = 1; }});
+  placement.push_back({"token_slots_out on another device id", ErrorCode::DeviceMismatch,
+                       {"token_slots_out", "CUDA device 0", "CUDA device 1"},
+                       [](BadInputCall& c, BadInputMemory&) { c.options.token_slots_out->device_id = 1; }});
   for (const BadInputCase& bad : placement) {
     DeviceMemory memory;
     INFO(bad.name);

@@ -445,4 +445,49 @@ TEST_CASE("decode router: graph capture and replay equal direct calls; the grid 
     }
 }
 
+// Where a decode call's time goes: every block's %globaltimer stamps (decode_route_testing.hpp),
+// printed as the spread over blocks of each phase relative to the earliest start. A diagnostic
+// for tuning (hidden), not a timing claim: the benchmark is `moerouter bench`.
+TEST_CASE("decode router: per-phase time breakdown (diagnostic)", "[.][cuda][decode-trace]") {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  for (const char* name : {"dsv4-pro", "dsv4-flash"})
+    for (GemmMode mode : {GemmMode::Canonical, GemmMode::Fp32})
+      for (int64_t n : {1, 4, 16, 64}) {
+        if (mode == GemmMode::Fp32 && n > 4) continue;
+        const RouterConfig cfg = preset(name);
+        ref::Problem p = ref::generate(cfg, n, ref::InputKind::Random, 5, DType::BF16);
+        Options o;
+        o.mode = mode;
+        o.logits_out = false;
+        DecodeCall call(p, o);
+        int gx = 0, gy = 0;
+        cd::decode_grid(n, cfg.experts, cfg.hidden, &gx, &gy);
+        const size_t blocks = static_cast<size_t>(gx) * gy;
+        DeviceBuffer trace(blocks * 8 * sizeof(unsigned long long));
+        for (int i = 0; i < 5; ++i) call.run();  // warm-up
+        ct::device_synchronize();
+        trace.fill(0);
+        cd::set_decode_trace(static_cast<unsigned long long*>(trace.data()));
+        call.run();
+        ct::device_synchronize();
+        cd::set_decode_trace(nullptr);
+        const std::vector<unsigned long long> t = trace.to_host<unsigned long long>();
+        unsigned long long t0 = ~0ull;
+        for (size_t b = 0; b < blocks; ++b)
+          if (t[b * 8]) t0 = std::min(t0, t[b * 8]);
+        std::printf("decode %s %s n=%lld: %s\n  phase (us after the first start): min / median / max over %zu blocks\n",
+                    name, to_string(mode), static_cast<long long>(n),
+                    cd::decode_plan_string(mode, n, cfg.experts, cfg.hidden).c_str(), blocks);
+        for (int ph = 0; ph < 7; ++ph) {
+          std::vector<double> v;
+          for (size_t b = 0; b < blocks; ++b)
+            if (t[b * 8 + ph]) v.push_back(static_cast<double>(t[b * 8 + ph] - t0) * 1e-3);
+          if (v.empty()) continue;
+          std::sort(v.begin(), v.end());
+          std::printf("  %d: %8.2f %8.2f %8.2f  (%zu blocks)\n", ph, v.front(), v[v.size() / 2], v.back(), v.size());
+        }
+        REQUIRE(t0 != ~0ull);
+      }
+}
+
 #endif  // MOEROUTER_TEST_CUDA

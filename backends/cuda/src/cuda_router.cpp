@@ -171,6 +171,8 @@ void CudaRouterImpl::check_device_ids(const TensorView& x, const TensorView& w, 
   if (o.counts_out) one("counts_out", *o.counts_out);
   if (o.token_ids) one("token_ids", *o.token_ids);
   if (o.hash_table) one("hash_table", *o.hash_table);
+  if (o.expert_offsets_out) one("expert_offsets_out", *o.expert_offsets_out);
+  if (o.token_slots_out) one("token_slots_out", *o.token_slots_out);
 }
 
 void CudaRouterImpl::check_hash_on_device(Workspace& ws, const RouteOptions& o, int64_t n,
@@ -291,6 +293,7 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
     a.hash_table = o.hash_table ? o.hash_table->data : nullptr;
     a.hash_table_i64 = o.hash_table && o.hash_table->dtype == DType::I64;
     a.nonfinite = count_nonfinite ? ws.nonfinite() : nullptr;
+    a.screen = activation_screen_on();
     if (fused == FusedPath::None) {
       epilogue(a, stream);
     } else {

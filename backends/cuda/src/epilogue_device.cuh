@@ -4,14 +4,17 @@
 // same code. It calls core's __host__ __device__ epilogue functions, so it writes the CPU's bits.
 //
 // Selection: select_topk's result is the k best experts under a total order (ranks_above: value,
-// then index), so it is unique, and any way of finding it gives the same ids in the same order:
-// each lane keeps its own best k of the experts e = lane (mod 32) with insert_ranked, then k rounds
-// of a warp-wide ranks_above maximum pop the winners. Group-limited configs do the same for groups:
-// each lane scores its groups exactly as select_groups does (insert_ranked of the group's sel, sum
-// of the best two), the topk_groups best are merged the same way. gather_weights runs on lane 0.
+// then index), so it is unique, and any way of finding it gives the same ids in the same order.
+// Two ways are used. The register path (no group limit, no hash table; below) keeps each lane's
+// experts in registers and pops the best key of the warp k times. The list path (group-limited
+// configs): each lane keeps its own best k of the experts e = lane (mod 32) with insert_ranked,
+// then k rounds of a warp-wide ranks_above maximum pop the winners; groups are scored exactly as
+// select_groups does (insert_ranked of the group's sel, sum of the best two) and merged the same
+// way. gather_weights runs on lane 0 there.
 #pragma once
 #include <cstdint>
 
+#include "activation_screen.cuh"
 #include "kernels.hpp"
 #include "moerouter/config.hpp"
 #include "moerouter/epilogue.hpp"
@@ -189,6 +192,27 @@ __device__ __forceinline__ uint32_t rank_key(float v) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
+// Outputs of a row selected in rank order: lane r < k holds rank r (id, unbiased activation), `sum`
+// is the activations' sum in rank order (gather_weights' order), the same in every lane.
+__device__ __forceinline__ void warp_write_ranked(const EpilogueArgs& a, int64_t row, int32_t my_id,
+                                                  float my_act, float sum) {
+  const int lane = threadIdx.x % 32;
+  const epilogue::Params& p = a.params;
+  if (lane < p.top_k) {
+    const float w = p.renormalize ? fmath::canonicalize((my_act / (sum + kRenormEpsilon)) * p.scale)
+                                  : fmath::canonicalize(my_act * p.scale);
+    a.ids_out[row * p.top_k + lane] = my_id;
+    a.weights_out[row * p.top_k + lane] = w;
+    if (a.counts) {
+      if (a.counts_i64)
+        atomicAdd(static_cast<unsigned long long*>(a.counts) + my_id, 1ull);
+      else
+        atomicAdd(static_cast<int*>(a.counts) + my_id, 1);
+    }
+  }
+  __syncwarp();
+}
+
 // Selection, weights, ids and counts from the activations this lane holds (act[j] of expert
 // lane + 32 j; anything for experts >= E).
 template <int J>
@@ -229,24 +253,146 @@ __device__ __forceinline__ void warp_select_registers(const EpilogueArgs& a, int
       my_act = v;
     }
   }
-  if (lane < p.top_k) {
-    const float w = p.renormalize ? fmath::canonicalize((my_act / (sum + kRenormEpsilon)) * p.scale)
-                                  : fmath::canonicalize(my_act * p.scale);
-    a.ids_out[row * p.top_k + lane] = my_id;
-    a.weights_out[row * p.top_k + lane] = w;
-    if (a.counts) {
-      if (a.counts_i64)
-        atomicAdd(static_cast<unsigned long long*>(a.counts) + my_id, 1ull);
-      else
-        atomicAdd(static_cast<int*>(a.counts) + my_id, 1);
+  warp_write_ranked(a, row, my_id, my_act, sum);
+}
+
+// ---- the screened register path --------------------------------------------------------------------
+// activation_screen.cuh says why; this is the selection half. With a' the screened activation, s' =
+// fl(a' + b) the screened score and s = fl(a + b) the exact one (a = the contract's activation):
+//  * |a - a'| <= 2^-13 |a'| + 2^-126 (checked on all 2^32 logits by the [screen] test), and fl
+//    rounds monotonically within 2^-24 relative, so |s - s'| <= 2^-13 A (1 + 2^-24) + 2^-23.01 S +
+//    2^-126 over a row, A = max |a'|, S = max |s'|. D = 2^-11 A + 2^-20 S + 2^-100 bounds it with
+//    room for the roundings of D and thr below.
+//  * t = the k-th largest of the lanes' best screened keys (counted with multiplicity) is at most
+//    the row's k-th largest s', so k experts have s' >= t, hence s >= t - D.
+//  * an expert with s' < thr = t - 2D has s < t - D: strictly below those k, never selected.
+// So the exact top k lies among the candidates (s' >= thr), which get the exact activation and the
+// exact selection (rank_key order, lowest expert among equal keys): select_topk's ids and
+// gather_weights' sums, bit for bit. Rows where the screen cannot decide cheaply (a non-finite
+// screened value, more than 32 candidates: ties, crowded scores) return false and take the exact
+// path.
+
+// Position of the n-th (0-based) set bit of m (n < popc(m)).
+__device__ __forceinline__ int nth_set_bit(uint32_t m, int n) {
+  int pos = 0;
+#pragma unroll
+  for (int w = 16; w >= 1; w /= 2) {
+    const int c = __popc(m & ((1u << w) - 1u));
+    if (n >= c) {
+      n -= c;
+      m >>= w;
+      pos += w;
     }
   }
-  __syncwarp();
+  return pos;
+}
+
+// rank_key's inverse for the keys of numbers (key > 0).
+__device__ __forceinline__ float key_value(uint32_t key) {
+  return __uint_as_float((key & 0x80000000u) ? (key & 0x7FFFFFFFu) : ~key);
+}
+
+// Warp maximum of a non-negative float (its bits order like unsigned integers).
+__device__ __forceinline__ float warp_max_nonnegative(float v) {
+  return __uint_as_float(__reduce_max_sync(kFullWarpMask, __float_as_uint(v)));
+}
+
+// Selection, weights, ids and counts of a row of sqrtsoftplus/sigmoid logits (l[j] of expert
+// lane + 32 j), exact activations for the candidates only. Returns false (nothing written) when the
+// screen cannot decide; warp-uniform.
+template <int J>
+__device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, int64_t row, const float (&l)[J]) {
+  const int lane = threadIdx.x % 32;
+  const epilogue::Params& p = a.params;
+  const int64_t E = p.experts;
+  const int k = p.top_k;
+  float s[J];
+  float amax = 0.0f, smax = 0.0f;
+  uint32_t lane_best = 0u;
+  bool finite = true;
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    const int64_t e = lane + 32 * j;
+    s[j] = 0.0f;
+    if (e < E) {
+      const float ap = screen_activation(l[j], p.score);
+      const float sp = p.bias ? ap + p.bias[e] : ap;
+      s[j] = sp;
+      finite = finite && fmath::is_finite(ap) && fmath::is_finite(sp);
+      amax = fmaxf(amax, fabsf(ap));
+      smax = fmaxf(smax, fabsf(sp));
+      lane_best = max(lane_best, rank_key(sp));
+    }
+  }
+  if (!__all_sync(kFullWarpMask, finite)) return false;
+  // t: the k-th largest lane best, with multiplicity (each round removes the lanes holding the top).
+  bool alive = lane < E;  // lanes with at least one expert; their keys are > 0 (finite scores)
+  int removed = 0;
+  uint32_t t = 0u;
+  while (true) {
+    const uint32_t top = __reduce_max_sync(kFullWarpMask, alive ? lane_best : 0u);
+    const uint32_t holders = __ballot_sync(kFullWarpMask, alive && lane_best == top);
+    if (top == 0u || holders == 0u) return false;  // fewer than k lanes (cannot happen: k <= min(E, 32))
+    removed += __popc(holders);
+    if (removed >= k) {
+      t = top;
+      break;
+    }
+    if (alive && lane_best == top) alive = false;
+  }
+  const float D = 0x1p-11f * warp_max_nonnegative(amax) + 0x1p-20f * warp_max_nonnegative(smax) + 0x1p-100f;
+  const float thr = key_value(t) - (D + D);
+  if (!fmath::is_finite(thr)) return false;
+  // Candidates, compacted: lane i takes the i-th (in (j, lane) order) and its logit.
+  int base = 0;
+  float my_l = 0.0f;
+  int32_t my_e = -1;
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    const int64_t e = lane + 32 * j;
+    const uint32_t m = __ballot_sync(kFullWarpMask, e < E && s[j] >= thr);
+    const int c = __popc(m);
+    const int i = lane - base;
+    const bool mine = i >= 0 && i < c;
+    const int src = mine ? nth_set_bit(m, i) : 0;
+    const float v = __shfl_sync(kFullWarpMask, l[j], src);
+    if (mine) {
+      my_l = v;
+      my_e = src + 32 * j;
+    }
+    base += c;
+  }
+  if (base > 32) return false;  // crowded near the k-th place (warp-uniform: base is)
+  // Exact activations of the candidates, then k rounds of the exact order among them.
+  float act = 0.0f;
+  uint32_t key = 0u;
+  bool open = my_e >= 0;
+  if (open) {
+    epilogue::activate_row(&my_l, 1, p.score, &act);
+    key = rank_key(p.bias ? act + p.bias[my_e] : act);
+  }
+  float sum = 0.0f, my_act = 0.0f;
+  int32_t my_id = 0;
+  for (int r = 0; r < k; ++r) {
+    const uint32_t top_key = __reduce_max_sync(kFullWarpMask, open ? key : 0u);
+    const uint32_t id = __reduce_min_sync(kFullWarpMask, open && key == top_key ? static_cast<uint32_t>(my_e)
+                                                                               : 0xFFFFFFFFu);
+    const int owner = __ffs(__ballot_sync(kFullWarpMask, open && static_cast<uint32_t>(my_e) == id)) - 1;
+    const float v = __shfl_sync(kFullWarpMask, act, owner);
+    if (lane == owner) open = false;
+    sum = sum + v;  // rank order, as gather_weights
+    if (lane == r) {
+      my_id = static_cast<int32_t>(id);
+      my_act = v;
+    }
+  }
+  warp_write_ranked(a, row, my_id, my_act, sum);
+  return true;
 }
 
 // `activated`: L holds the activations already (select only). Otherwise L holds the logits:
 // logits_out copy, non-finite count and activation first (softmax in lane 0, sequential).
-template <int J>
+template <int J, bool Screen = false>
 __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, int64_t row, float* L,
                                                          bool activated) {
   const int lane = threadIdx.x % 32;
@@ -262,23 +408,28 @@ __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, 
     }
   } else {
     bool finite = true;
+    float l[J];
 #pragma unroll
     for (int j = 0; j < J; ++j) {
       const int64_t e = lane + 32 * j;
-      float l = 0.0f;
+      l[j] = 0.0f;
       if (e < E) {
-        l = L[e];
-        finite = finite && fmath::is_finite(l);
-        if (a.logits_out) a.logits_out[row * E + e] = fmath::canonicalize(l);
+        l[j] = L[e];
+        finite = finite && fmath::is_finite(l[j]);
+        if (a.logits_out) a.logits_out[row * E + e] = fmath::canonicalize(l[j]);
       }
-      epilogue::activate_row(&l, 1, p.score, &act[j]);
     }
     warp_count_nonfinite(a, row, finite);
+    if constexpr (Screen) {  // only the standalone epilogue kernel instantiates the screen
+      if (warp_route_row_screened<J>(a, row, l)) return;
+    }
+#pragma unroll
+    for (int j = 0; j < J; ++j) epilogue::activate_row(&l[j], 1, p.score, &act[j]);
   }
   warp_select_registers<J>(a, row, act);
 }
 
-__device__ __forceinline__ bool register_path_applies(const EpilogueArgs& a) {
+__host__ __device__ __forceinline__ bool register_path_applies(const EpilogueArgs& a) {
   return !a.token_ids && a.params.groups == 1;
 }
 

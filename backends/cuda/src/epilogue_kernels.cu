@@ -126,7 +126,41 @@ __global__ void __launch_bounds__(32 * kWarpRows) route_rows_warp_kernel(Epilogu
   warp_route_row(a, row, a.logits + row * a.params.experts, scratch[warp]);
 }
 
+// The same for the register path (register_path_applies) with J experts per lane, screened or not:
+// one instance each, so each holds only its own path's registers (the all-in-one kernel needs 168
+// and spills, which costs occupancy in this latency-bound loop).
+template <int J, bool Screen>
+__global__ void __launch_bounds__(32 * kWarpRows) route_rows_registers_kernel(EpilogueArgs a) {
+  const int warp = threadIdx.x / 32;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpRows + warp;
+  if (row >= a.n) return;  // whole warps leave together
+  warp_route_row_registers<J, Screen>(a, row, a.logits + row * a.params.experts, false);
+}
+
+template <bool Screen>
+void launch_route_rows_registers(const EpilogueArgs& a, cudaStream_t stream) {
+  const int64_t slots = (a.params.experts + 31) / 32;
+  const unsigned grid = static_cast<unsigned>((a.n + kWarpRows - 1) / kWarpRows);
+  const unsigned threads = 32 * kWarpRows;
+  if (slots <= 1) route_rows_registers_kernel<1, Screen><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 2) route_rows_registers_kernel<2, Screen><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 4) route_rows_registers_kernel<4, Screen><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 8) route_rows_registers_kernel<8, Screen><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 12) route_rows_registers_kernel<12, Screen><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 16) route_rows_registers_kernel<16, Screen><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 24) route_rows_registers_kernel<24, Screen><<<grid, threads, 0, stream>>>(a);
+  else route_rows_registers_kernel<32, Screen><<<grid, threads, 0, stream>>>(a);
+  check_launch("route_rows_registers_kernel");
+}
+
+// The register-path instance for E experts (the J rounding of warp_route_row_registers_any).
+void launch_route_rows_registers(const EpilogueArgs& a, cudaStream_t stream) {
+  if (a.screen) launch_route_rows_registers<true>(a, stream);
+  else launch_route_rows_registers<false>(a, stream);
+}
+
 std::atomic<EpilogueKernel> g_epilogue_override{EpilogueKernel::Auto};
+std::atomic<bool> g_activation_screen{false};
 
 __global__ void nonfinite_kernel(const float* logits, int64_t n, int64_t E,
                                  unsigned long long* first_bad) {
@@ -182,6 +216,8 @@ unsigned blocks_for(int64_t n, int threads) {
 
 }  // namespace
 
+void set_activation_screen(bool on) { g_activation_screen.store(on); }
+bool activation_screen_on() { return g_activation_screen.load(); }
 void set_epilogue_override(EpilogueKernel which) { g_epilogue_override.store(which); }
 bool epilogue_overridden() { return g_epilogue_override.load() != EpilogueKernel::Auto; }
 
@@ -195,6 +231,10 @@ EpilogueKernel epilogue(const EpilogueArgs& args, cudaStream_t stream) {
     return which;
   }
   if (which == EpilogueKernel::Warp) {
+    if (register_path_applies(args)) {
+      launch_route_rows_registers(args, stream);
+      return which;
+    }
     route_rows_warp_kernel<<<blocks_for(args.n, kWarpRows), 32 * kWarpRows, 0, stream>>>(args);
     check_launch("route_rows_warp_kernel");
     return which;

@@ -60,6 +60,10 @@ struct EpilogueArgs {
   // [2] on the device, or nullptr: rows with a NaN/inf logit are counted, [0] += 1 per such row,
   // [1] = max(~row) over them (so ~[1] is the first one; the caller zeroes both first).
   unsigned long long* nonfinite;
+  // Screen the activations (activation_screen.cuh) in the standalone warp epilogue: the exact
+  // activation only for experts that can reach the top k. Same bits either way by construction; off
+  // by default until a GPU run has validated it (NOTES.md), the tests turn it on.
+  bool screen;
 };
 // Which epilogue runs (epilogue_kernels.cu explains both; they give identical bits).
 enum class EpilogueKernel {
@@ -74,6 +78,10 @@ EpilogueKernel epilogue(const EpilogueArgs& args, cudaStream_t stream);
 // Test hook (moerouter_cuda_testing): forces a version process-wide; Auto restores the default.
 void set_epilogue_override(EpilogueKernel which);
 bool epilogue_overridden();  // a version other than Auto is forced
+// Whether later calls screen activations (default false; test hook of moerouter_cuda_testing). The
+// router copies it into EpilogueArgs::screen.
+void set_activation_screen(bool on);
+bool activation_screen_on();
 
 // Value checks before anything is written: *first_bad is lowered (atomicMin) to the smallest row
 // that fails, so the caller sets it to ~0ull first and reads it back (a synchronization).

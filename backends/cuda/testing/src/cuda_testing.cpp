@@ -158,4 +158,6 @@ void force_epilogue_kernel(const std::string& which) {
     throw std::invalid_argument("force_epilogue_kernel: auto, fused, split or warp, got " + which);
 }
 
+void force_activation_screen(bool on) { cuda::detail::set_activation_screen(on); }
+
 }  // namespace moerouter::cuda_testing

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "moerouter/config.hpp"
+
 namespace moerouter::cuda_testing {
 
 bool device_present();
@@ -75,5 +77,19 @@ class Graph {
 void force_canonical_kernel(const std::string& which);
 // Forces the epilogue version likewise: "auto", "fused", "split" or "warp" (identical bits required).
 void force_epilogue_kernel(const std::string& which);
+
+// Turns the activation screen of the standalone warp epilogue (backends/cuda/src/activation_screen.cuh)
+// on or off for every later call in the process (off by default); both must give identical bits.
+void force_activation_screen(bool on);
+
+// The screened activation against the exact one on all 2^32 float logits (on the device).
+struct ScreenSweep {
+  uint64_t checked = 0;
+  uint64_t violations = 0;     // logits breaking |a - a'| <= bound_rel |a'| + 2^-126 (or NaN/inf)
+  uint32_t first_bad_bits = 0; // the smallest failing bit pattern when violations > 0
+  double worst_rel = 0.0;      // largest |a - a'| / |a'| seen (|a'| floored at 2^-113)
+  double bound_rel = 0.0;
+};
+ScreenSweep sweep_activation_screen(ScoreFn score);
 
 }  // namespace moerouter::cuda_testing
