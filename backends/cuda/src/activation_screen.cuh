@@ -32,6 +32,7 @@ namespace moerouter::cuda::detail {
 inline constexpr float kScreenCheckedRel = 0x1p-13f;
 inline constexpr float kScreenCheckedAbs = 0x1p-126f;
 
+#if defined(__CUDACC__)
 __device__ __forceinline__ float screen_ex2(float x) {  // 2^x, SFU approximation, subnormals kept
   float y;
   asm("ex2.approx.f32 %0, %1;" : "=f"(y) : "f"(x));
@@ -83,5 +84,11 @@ __device__ __forceinline__ float screen_sigmoid(float l) {
 __device__ __forceinline__ float screen_activation(float l, ScoreFn score) {
   return score == ScoreFn::Sigmoid ? screen_sigmoid(l) : screen_sqrtsoftplus(l);
 }
+#else
+// A plain host compiler: the warp-emulation test (tests/test_warp_epilogue_emulated.cpp) compiles
+// the warp epilogue for the CPU and supplies its own screened activation, one that pushes the error
+// to the checked bound in either direction, so the selection's margin is tested at its limit.
+float screen_activation(float l, ScoreFn score);
+#endif
 
 }  // namespace moerouter::cuda::detail
