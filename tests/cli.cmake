@@ -247,7 +247,9 @@ if(TARGET moerouter_cli)
   moerouter_cli_bad(unknown_score
                     "${_e}invalid_argument: score: expected sqrtsoftplus, sigmoid or softmax, got 'relu'"
                     --hidden 8 --experts 4 --top-k 2 --score relu ${_io})
-  moerouter_cli_bad(option_twice "${_e}--x: At Most 1 required but received 2" ${_small} ${_io} --x ${_data}/x.npy)
+  moerouter_cli_bad(option_twice "${_e}invalid_argument: --x: At Most 1 required but received 2" ${_small} ${_io} --x ${_data}/x.npy)
+  moerouter_cli_bad(negative_threads "${_e}invalid_argument: --threads: expected an integer >= 0, got '-1'"
+                    ${_small} ${_io} --threads -1)
   moerouter_cli_bad(unknown_device "${_e}invalid_argument: device: expected auto, cpu or cuda, got 'tpu'" ${_small} ${_io} --device tpu)
   moerouter_cli_bad(unknown_gemm "${_e}invalid_argument: gemm: expected canonical, fp32 or bf16, got 'fp8'"
                     ${_small} ${_io} --gemm fp8)

@@ -100,9 +100,9 @@ void add_check_command(CLI::App& app) {
 
   const char* rep = "Report";
   cmd->add_option("--sample", args->sample, "Judge this many rows, evenly strided (0 = every row)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber)->group(rep);
+      ->capture_default_str()->check(integer_at_least(0))->group(rep);
   cmd->add_option("--max-report", args->max_report, "Disagreements explained (mismatches first)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber)->group(rep);
+      ->capture_default_str()->check(integer_at_least(0))->group(rep);
   cmd->add_option("--max-weight-ulp", args->max_weight_ulp,
                   "Weight error (vs the oracle rounded to float) that fails a row; -1 = report only")
       ->capture_default_str()->check(CLI::Range(int64_t{-1}, int64_t{1} << 40))->group(rep);

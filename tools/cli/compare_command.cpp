@@ -375,29 +375,29 @@ void add_compare_command(CLI::App& app) {
       ->type_name("SIDE")->capture_default_str()->group(sides);
   cmd->add_option("--b", args->b, "The other side, as --a")->type_name("SIDE")->capture_default_str()->group(sides);
   cmd->add_option("--a-threads", args->a_threads, "CPU threads of side a; 0 = OpenMP's default")
-      ->check(CLI::NonNegativeNumber)->group(sides);
-  cmd->add_option("--b-threads", args->b_threads, "CPU threads of side b")->check(CLI::NonNegativeNumber)->group(sides);
+      ->check(integer_at_least(0))->group(sides);
+  cmd->add_option("--b-threads", args->b_threads, "CPU threads of side b")->check(integer_at_least(0))->group(sides);
 
   add_config_options(*cmd, args->config);
   add_input_options(*cmd, args->inputs, /*x_required=*/false);
   const char* gen = "Generated inputs (for what no file or checkpoint gives)";
-  cmd->add_option("--n", args->n, "Rows of generated x")->capture_default_str()->check(CLI::PositiveNumber)->group(gen);
+  cmd->add_option("--n", args->n, "Rows of generated x")->capture_default_str()->check(integer_at_least(1))->group(gen);
   cmd->add_option("--kind", args->kind, "random, integer, ties or adversarial")->capture_default_str()->group(gen);
   cmd->add_option("--seed", args->seed, "Seed of the generator")->capture_default_str()->group(gen);
   cmd->add_option("--dtype", args->dtype, "Dtype of generated x and weight: f32 or bf16")
       ->capture_default_str()->check(CLI::IsMember({"f32", "bf16"}))->group(gen);
   cmd->add_option("--hash-vocab", args->hash_vocab, "Hash routing with a generated table of this many rows")
-      ->check(CLI::PositiveNumber)->group(gen);
+      ->check(integer_at_least(1))->group(gen);
 
   const char* rep = "Report";
   cmd->add_option("--sample", args->sample,
                   "Rows (evenly strided) judged against the float64 oracle: against an oracle side the "
                   "rows compared (0 = all); between backends, judged besides the differing rows")
-      ->capture_default_str()->check(CLI::NonNegativeNumber)->group(rep);
+      ->capture_default_str()->check(integer_at_least(0))->group(rep);
   cmd->add_option("--dump", args->dump, "JSON file for the first differing rows (written only when rows differ)")
       ->type_name("FILE.json")->capture_default_str()->group(rep);
   cmd->add_option("--dump-rows", args->dump_rows, "Differing rows written to the dump")
-      ->capture_default_str()->check(CLI::NonNegativeNumber)->group(rep);
+      ->capture_default_str()->check(integer_at_least(0))->group(rep);
   cmd->callback([args] { run_compare(*args); });
 }
 

@@ -73,6 +73,23 @@ std::string describe_math(const RouterConfig& cfg) {
   return s.substr(0, s.find(" gemm="));
 }
 
+CLI::Validator integer_at_least(long long lo) {
+  const std::string want = "an integer >= " + std::to_string(lo);
+  return CLI::Validator(
+      [lo, want](std::string& text) -> std::string {
+        long long v = 0;
+        size_t used = 0;
+        try {
+          v = std::stoll(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || v < lo) return "expected " + want + ", got '" + text + "'";
+        return "";
+      },
+      "INT>=" + std::to_string(lo));
+}
+
 void add_run_options(CLI::App& cmd, RunOptions& o) {
   const char* group = "Execution";
   cmd.add_option("--device", o.device, "auto (CUDA when built and present, else CPU), cpu or cuda")
@@ -86,7 +103,7 @@ void add_run_options(CLI::App& cmd, RunOptions& o) {
       ->group(group);
   cmd.add_option("--threads", o.threads, "CPU threads for route(); 0 = OpenMP's default")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_at_least(0))
       ->group(group);
 }
 

@@ -10,6 +10,7 @@
 
 namespace CLI {
 class App;
+class Validator;
 }
 
 namespace moerouter::cli {
@@ -34,6 +35,10 @@ RouterConfig build_config(const ConfigOptions& opts, const io::RouterConfigHint*
 // describe(cfg) without the gemm mode, for commands where the mode is not the config's to say
 // (compare: each side has its own; check: their kernel's).
 std::string describe_math(const RouterConfig& cfg);
+
+// An option check for integer counts: "expected an integer >= lo, got '<text>'" (CLI11's own
+// NonNegativeNumber/PositiveNumber print the double range 0 to 1.8e308 instead).
+CLI::Validator integer_at_least(long long lo);
 
 struct RunOptions {
   std::string device = "auto";

@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   // Set before the subcommands are added: they copy the parent's failure message.
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return "moerouter: error: " + std::string(e.what()) + " (see --help)\n";
+    // The same "<code>: " as every other error (a usage error is always a bad argument).
+    return "moerouter: error: invalid_argument: " + std::string(e.what()) + " (see --help)\n";
   });
   moerouter::cli::add_route_command(app);
   moerouter::cli::add_inspect_command(app);
