@@ -469,6 +469,11 @@ struct ScreenOverride {  // turns the activation screen on or off for one scope 
   ~ScreenOverride() { ct::force_activation_screen(false); }
 };
 
+struct GroupRegistersOverride {  // likewise the register path for groups of 32 experts
+  explicit GroupRegistersOverride(bool on) { ct::force_group_registers(on); }
+  ~GroupRegistersOverride() { ct::force_group_registers(false); }
+};
+
 // Fast parallel x for the large batch tests: uniform [-2, 2) rows, every 29th row of a special
 // class (NaN, +-inf, subnormal, saturating 1e30 scale, +-0, one 1e30 entry, all equal).
 std::vector<float> fast_x(int64_t n, int64_t H, uint64_t seed) {
@@ -749,10 +754,12 @@ TEST_CASE("every epilogue version (fused, split, warp) equals the CPU epilogue o
             c.counts = DType::I32;
             set_hash(c, p, n);
             std::vector<float> logits;
-            for (const char* version : {"fused", "split", "warp", "warp-screened"}) {
-              const bool screened = std::string(version) == "warp-screened";
-              EpilogueOverride force(screened ? "warp" : version);
-              ScreenOverride screen(screened);
+            // warp-new: the activation screen and group registers on (off by default until validated)
+            for (const char* version : {"fused", "split", "warp", "warp-new"}) {
+              const bool fresh = std::string(version) == "warp-new";
+              EpilogueOverride force(fresh ? "warp" : version);
+              ScreenOverride screen(fresh);
+              GroupRegistersOverride groups(fresh);
               const Result got = device_route(*gpu, rows_of(dx.view, 0, n), c);
               if (logits.empty()) logits = got.logits;
               Result want = host_epilogue(cfg, bias, got.logits, c);
@@ -766,7 +773,7 @@ TEST_CASE("every epilogue version (fused, split, warp) equals the CPU epilogue o
           }
       }
     }
-  std::printf("epilogue fused, split, warp (screened and not) == CPU epilogue on %lld rows (every preset x "
+  std::printf("epilogue fused, split, warp, warp-new == CPU epilogue on %lld rows (every preset x "
               "score x input kind)\n",
               static_cast<long long>(rows));
 }
@@ -1348,7 +1355,7 @@ TEST_CASE("sanitizer subset: every mode and kernel on small shapes", "[cuda][san
 
 // ---- timings (not a check; hidden from the default run, selected by "[cuda]" or "[timing]") --------
 
-TEST_CASE("timings of route() per preset, N and mode (host clock over 20 calls; scr = activation screen on)", "[.][cuda][timing]") {
+TEST_CASE("timings of route() per preset, N and mode (host clock over 20 calls; scr = activation screen + group registers on)", "[.][cuda][timing]") {
   SKIP_WITHOUT_CUDA_DEVICE();
   const auto time_us = [](const std::function<void()>& call, void* stream) {
     for (int i = 0; i < 3; ++i) call();  // warm-up: module loading, cuBLAS heuristics
@@ -1395,8 +1402,9 @@ TEST_CASE("timings of route() per preset, N and mode (host clock over 20 calls; 
         const double tflops = 2.0 * n * cfg.hidden * cfg.experts / (us * 1e-6) / 1e12;
         std::printf("%-13s %6lld %-9s %-5s %10.1f %12.2f\n", s.name.c_str(), static_cast<long long>(n),
                     to_string(mode), mode == GemmMode::Bf16 ? "bf16" : "f32", us, tflops);
-        {  // the same with the activation screen on
+        {  // the same with the activation screen and group registers on
           ScreenOverride on(true);
+          GroupRegistersOverride groups(true);
           const double vus = time_us([&] { gpu->route(xv, wv, iv, o); }, stream);
           std::printf("%-13s %6lld %-9s %-5s %10.1f %12s\n", s.name.c_str(), static_cast<long long>(n),
                       to_string(mode), "scr", vus, "-");

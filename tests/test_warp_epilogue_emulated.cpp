@@ -1,8 +1,8 @@
 // The CUDA backend's warp epilogue (backends/cuda/src/epilogue_device.cuh) compiled for the CPU and
 // run on an emulated warp (support/simt_warp.hpp), against the CPU epilogue (activate_row,
 // select_topk, gather_weights) bit for bit. It runs in CI, where no GPU is: the selection logic of
-// the GPU epilogue — register path, list path for groups and hash routing, and the activation
-// screen — is tested on every commit, not only when a GPU is lent. What it cannot test is the GPU's
+// the GPU epilogue — register path (also for groups of 32 experts), list path for other groups and
+// hash routing, and the activation screen — is tested on every commit, not only when a GPU is lent. What it cannot test is the GPU's
 // own arithmetic (the device run does that): here the screen's approximate activation is the exact
 // one pushed to the edge of the bound the exhaustive GPU test checks, in a random direction per
 // expert, which is the worst the selection's margin has to absorb.
@@ -116,6 +116,7 @@ RowResult warp_row(const epilogue::Params& p, const float* logits, const int64_t
   a.hash_table_i64 = true;
   a.nonfinite = r.nonfinite;
   a.screen = screen;
+  a.group_registers = screen;  // the new paths together, as the GPU tests turn them on
   det::WarpRowScratch scratch{};
   simt::run([&] {
     if (screen && det::register_path_applies(a)) {
@@ -232,7 +233,9 @@ TEST_CASE("the warp epilogue on an emulated warp equals the CPU epilogue (regist
   const std::vector<Shape> shapes = {
       {384, 6, ScoreFn::SqrtSoftplus, 1, 1}, {256, 8, ScoreFn::Sigmoid, 8, 4}, {256, 8, ScoreFn::Sigmoid, 1, 1},
       {72, 5, ScoreFn::SqrtSoftplus, 1, 1},  {32, 32, ScoreFn::Sigmoid, 1, 1},  {1024, 32, ScoreFn::SqrtSoftplus, 1, 1},
-      {8, 2, ScoreFn::Softmax, 1, 1},        {96, 7, ScoreFn::Sigmoid, 12, 3},  {1, 1, ScoreFn::SqrtSoftplus, 1, 1}};
+      {8, 2, ScoreFn::Softmax, 1, 1},        {96, 7, ScoreFn::Sigmoid, 12, 3},  {1, 1, ScoreFn::SqrtSoftplus, 1, 1},
+      {256, 8, ScoreFn::SqrtSoftplus, 8, 1}, {256, 32, ScoreFn::Sigmoid, 8, 8}, {1024, 8, ScoreFn::Sigmoid, 32, 3},
+      {64, 4, ScoreFn::Softmax, 2, 1},       {512, 6, ScoreFn::Sigmoid, 8, 2}};
   testing::Rng rng(2026);
   int64_t rows = 0;
   for (const Shape& sh : shapes) {

@@ -294,6 +294,7 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
     a.hash_table_i64 = o.hash_table && o.hash_table->dtype == DType::I64;
     a.nonfinite = count_nonfinite ? ws.nonfinite() : nullptr;
     a.screen = activation_screen_on();
+    a.group_registers = group_registers_on();
     if (fused == FusedPath::None) {
       epilogue(a, stream);
     } else {

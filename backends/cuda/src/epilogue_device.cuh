@@ -5,10 +5,12 @@
 //
 // Selection: select_topk's result is the k best experts under a total order (ranks_above: value,
 // then index), so it is unique, and any way of finding it gives the same ids in the same order.
-// Two ways are used. The register path (no group limit, no hash table; below) keeps each lane's
-// experts in registers and pops the best key of the warp k times. The list path (group-limited
-// configs): each lane keeps its own best k of the experts e = lane (mod 32) with insert_ranked,
-// then k rounds of a warp-wide ranks_above maximum pop the winners; groups are scored exactly as
+// Two ways are used. The register path (no hash table; no group limit, or groups of exactly 32
+// experts when EpilogueArgs::group_registers is set; below) keeps each lane's experts in registers
+// and pops the best key of the warp k times.
+// The list path (other group-limited configs, hash routing): each lane keeps its own best k of the
+// experts e = lane (mod 32) with insert_ranked, then k rounds of a warp-wide ranks_above maximum
+// pop the winners; groups are scored exactly as
 // select_groups does (insert_ranked of the group's sel, sum of the best two) and merged the same
 // way. gather_weights runs on lane 0 there.
 #pragma once
@@ -213,6 +215,49 @@ __device__ __forceinline__ void warp_write_ranked(const EpilogueArgs& a, int64_t
   __syncwarp();
 }
 
+// Group-limited selection in registers when every group is one slot (E / G = 32: group g = experts
+// 32 g .. 32 g + 31 = slot g of every lane; DeepSeek-V3/R1's 256 experts in 8 groups). A group's
+// score is the sum of its two best sel under the total order (two rounds of max key, then lowest
+// expert among its holders — select_groups' insert_ranked result, added best first); group g is
+// kept when fewer than topk_groups groups rank above it (ranks_above on (score, g)): the
+// topk_groups best, as select_groups keeps them. Returns the kept slots as a bit mask.
+template <int J>
+__device__ __forceinline__ uint32_t warp_group_slots(const epilogue::Params& p, const uint32_t (&key)[J],
+                                                     const float (&sel)[J]) {
+  const uint32_t lane = threadIdx.x % 32;
+  const int G = p.groups;
+  float score[J];
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    score[j] = 0.0f;
+    if (j < G) {  // warp-uniform
+      const uint32_t e = lane + 32 * j;
+      const uint32_t k1 = __reduce_max_sync(kFullWarpMask, key[j]);
+      const uint32_t id1 = __reduce_min_sync(kFullWarpMask, key[j] == k1 ? e : 0xFFFFFFFFu);
+      const float v1 = __shfl_sync(kFullWarpMask, sel[j], static_cast<int>(id1 % 32));
+      const uint32_t k2 = __reduce_max_sync(kFullWarpMask, e != id1 ? key[j] : 0u);
+      const uint32_t id2 = __reduce_min_sync(kFullWarpMask, e != id1 && key[j] == k2 ? e : 0xFFFFFFFFu);
+      const float v2 = __shfl_sync(kFullWarpMask, sel[j], static_cast<int>(id2 % 32));
+      score[j] = v1 + v2;
+    }
+  }
+  uint32_t allowed = 0;
+#pragma unroll
+  for (int g = 0; g < J; ++g) {
+    if (g >= G) continue;
+    int above = 0;
+#pragma unroll
+    for (int h = 0; h < J; ++h)
+      if (h < G && h != g && epilogue::ranks_above(score[h], h, score[g], g)) ++above;
+    if (above < p.topk_groups) allowed |= 1u << g;
+  }
+  return allowed;
+}
+
+__host__ __device__ __forceinline__ bool group_slots_apply(const epilogue::Params& p) {
+  return p.groups > 1 && p.experts / p.groups == 32;
+}
+
 // Selection, weights, ids and counts from the activations this lane holds (act[j] of expert
 // lane + 32 j; anything for experts >= E).
 template <int J>
@@ -221,11 +266,14 @@ __device__ __forceinline__ void warp_select_registers(const EpilogueArgs& a, int
   const epilogue::Params& p = a.params;
   const int64_t E = p.experts;
   uint32_t key[J];
+  float sel[J];
 #pragma unroll
   for (int j = 0; j < J; ++j) {
     const int64_t e = lane + 32 * j;
-    key[j] = e < E ? rank_key(p.bias ? act[j] + p.bias[e] : act[j]) : 0u;
+    sel[j] = e < E ? (p.bias ? act[j] + p.bias[e] : act[j]) : 0.0f;
+    key[j] = e < E ? rank_key(sel[j]) : 0u;
   }
+  const uint32_t allowed = p.groups > 1 ? warp_group_slots<J>(p, key, sel) : 0xFFFFFFFFu;
   uint32_t taken = 0;  // bit j: expert lane + 32 j is already selected
   float sum = 0.0f, my_act = 0.0f;
   int32_t my_id = 0;
@@ -235,7 +283,7 @@ __device__ __forceinline__ void warp_select_registers(const EpilogueArgs& a, int
 #pragma unroll
     for (int j = 0; j < J; ++j) {
       const uint32_t e = static_cast<uint32_t>(lane + 32 * j);
-      const bool open = e < E && !((taken >> j) & 1u);
+      const bool open = e < E && !((taken >> j) & 1u) && ((allowed >> j) & 1u);
       if (open && (best_id == 0xFFFFFFFFu || key[j] > best_key)) {
         best_key = key[j];
         best_id = e;
@@ -421,7 +469,7 @@ __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, 
     }
     warp_count_nonfinite(a, row, finite);
     if constexpr (Screen) {  // only the standalone epilogue kernel instantiates the screen
-      if (warp_route_row_screened<J>(a, row, l)) return;
+      if (p.groups == 1 && warp_route_row_screened<J>(a, row, l)) return;  // no group limit only
     }
 #pragma unroll
     for (int j = 0; j < J; ++j) epilogue::activate_row(&l[j], 1, p.score, &act[j]);
@@ -430,7 +478,7 @@ __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, 
 }
 
 __host__ __device__ __forceinline__ bool register_path_applies(const EpilogueArgs& a) {
-  return !a.token_ids && a.params.groups == 1;
+  return !a.token_ids && (a.params.groups == 1 || (a.group_registers && group_slots_apply(a.params)));
 }
 
 // The register path for E experts: J = experts per lane, rounded up to one of a few instances.

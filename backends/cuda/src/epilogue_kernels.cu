@@ -161,6 +161,7 @@ void launch_route_rows_registers(const EpilogueArgs& a, cudaStream_t stream) {
 
 std::atomic<EpilogueKernel> g_epilogue_override{EpilogueKernel::Auto};
 std::atomic<bool> g_activation_screen{false};
+std::atomic<bool> g_group_registers{false};
 
 __global__ void nonfinite_kernel(const float* logits, int64_t n, int64_t E,
                                  unsigned long long* first_bad) {
@@ -218,6 +219,8 @@ unsigned blocks_for(int64_t n, int threads) {
 
 void set_activation_screen(bool on) { g_activation_screen.store(on); }
 bool activation_screen_on() { return g_activation_screen.load(); }
+void set_group_registers(bool on) { g_group_registers.store(on); }
+bool group_registers_on() { return g_group_registers.load(); }
 void set_epilogue_override(EpilogueKernel which) { g_epilogue_override.store(which); }
 bool epilogue_overridden() { return g_epilogue_override.load() != EpilogueKernel::Auto; }
 

@@ -64,6 +64,10 @@ struct EpilogueArgs {
   // activation only for experts that can reach the top k. Same bits either way by construction; off
   // by default until a GPU run has validated it (NOTES.md), the tests turn it on.
   bool screen;
+  // Group-limited rows with groups of exactly 32 experts take the register path (warp_group_slots
+  // in epilogue_device.cuh) instead of the list path. Same bits by construction (tested on an
+  // emulated warp in CI); off by default until a GPU run has validated it (NOTES.md).
+  bool group_registers;
 };
 // Which epilogue runs (epilogue_kernels.cu explains both; they give identical bits).
 enum class EpilogueKernel {
@@ -82,6 +86,9 @@ bool epilogue_overridden();  // a version other than Auto is forced
 // router copies it into EpilogueArgs::screen.
 void set_activation_screen(bool on);
 bool activation_screen_on();
+// Likewise for EpilogueArgs::group_registers (default false).
+void set_group_registers(bool on);
+bool group_registers_on();
 
 // Value checks before anything is written: *first_bad is lowered (atomicMin) to the smallest row
 // that fails, so the caller sets it to ~0ull first and reads it back (a synchronization).

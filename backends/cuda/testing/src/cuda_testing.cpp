@@ -159,5 +159,6 @@ void force_epilogue_kernel(const std::string& which) {
 }
 
 void force_activation_screen(bool on) { cuda::detail::set_activation_screen(on); }
+void force_group_registers(bool on) { cuda::detail::set_group_registers(on); }
 
 }  // namespace moerouter::cuda_testing

@@ -81,6 +81,8 @@ void force_epilogue_kernel(const std::string& which);
 // Turns the activation screen of the standalone warp epilogue (backends/cuda/src/activation_screen.cuh)
 // on or off for every later call in the process (off by default); both must give identical bits.
 void force_activation_screen(bool on);
+// Likewise for the register path of group-limited rows with groups of 32 experts (off by default).
+void force_group_registers(bool on);
 
 // The screened activation against the exact one on all 2^32 float logits (on the device).
 struct ScreenSweep {
