@@ -90,8 +90,9 @@ RowResult cpu_row(const epilogue::Params& p, const float* logits, const int64_t*
   return r;
 }
 
-// The warp epilogue on one row: `screen` picks warp_route_row_registers<J, true> (the screened
-// register path) where it applies, else warp_route_row (what the fused routers call).
+// The warp epilogue on one row: `screen` picks warp_route_row_registers<J, true> (the standalone
+// kernel's Fresh instance: screen, group slots) where it applies, else warp_route_row (what the
+// fused routers call: list path for groups).
 RowResult warp_row(const epilogue::Params& p, const float* logits, const int64_t* token, const int64_t* table,
                    bool screen) {
   const int64_t E = p.experts;
@@ -119,7 +120,7 @@ RowResult warp_row(const epilogue::Params& p, const float* logits, const int64_t
   a.group_registers = screen;  // the new paths together, as the GPU tests turn them on
   det::WarpRowScratch scratch{};
   simt::run([&] {
-    if (screen && det::register_path_applies(a)) {
+    if (screen && (det::register_path_applies(a) || det::group_register_path_applies(a))) {
       const int64_t slots = (E + 31) / 32;
       if (slots <= 1) det::warp_route_row_registers<1, true>(a, 0, L.data(), false);
       else if (slots <= 2) det::warp_route_row_registers<2, true>(a, 0, L.data(), false);

@@ -5,9 +5,9 @@
 //
 // Selection: select_topk's result is the k best experts under a total order (ranks_above: value,
 // then index), so it is unique, and any way of finding it gives the same ids in the same order.
-// Two ways are used. The register path (no hash table; no group limit, or groups of exactly 32
-// experts when EpilogueArgs::group_registers is set; below) keeps each lane's experts in registers
-// and pops the best key of the warp k times.
+// Two ways are used. The register path (no hash table; no group limit, or — standalone epilogue
+// kernel, EpilogueArgs::group_registers — groups of exactly 32 experts; below) keeps each lane's
+// experts in registers and pops the best key of the warp k times.
 // The list path (other group-limited configs, hash routing): each lane keeps its own best k of the
 // experts e = lane (mod 32) with insert_ranked, then k rounds of a warp-wide ranks_above maximum
 // pop the winners; groups are scored exactly as
@@ -260,7 +260,7 @@ __host__ __device__ __forceinline__ bool group_slots_apply(const epilogue::Param
 
 // Selection, weights, ids and counts from the activations this lane holds (act[j] of expert
 // lane + 32 j; anything for experts >= E).
-template <int J>
+template <int J, bool Fresh = false>
 __device__ __forceinline__ void warp_select_registers(const EpilogueArgs& a, int64_t row, const float (&act)[J]) {
   const int lane = threadIdx.x % 32;
   const epilogue::Params& p = a.params;
@@ -273,7 +273,10 @@ __device__ __forceinline__ void warp_select_registers(const EpilogueArgs& a, int
     sel[j] = e < E ? (p.bias ? act[j] + p.bias[e] : act[j]) : 0.0f;
     key[j] = e < E ? rank_key(sel[j]) : 0u;
   }
-  const uint32_t allowed = p.groups > 1 ? warp_group_slots<J>(p, key, sel) : 0xFFFFFFFFu;
+  uint32_t allowed = 0xFFFFFFFFu;  // bit j: slot j may be selected
+  if constexpr (Fresh) {            // only the standalone epilogue kernel instantiates groups
+    if (p.groups > 1) allowed = warp_group_slots<J>(p, key, sel);
+  }
   uint32_t taken = 0;  // bit j: expert lane + 32 j is already selected
   float sum = 0.0f, my_act = 0.0f;
   int32_t my_id = 0;
@@ -440,7 +443,11 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
 
 // `activated`: L holds the activations already (select only). Otherwise L holds the logits:
 // logits_out copy, non-finite count and activation first (softmax in lane 0, sequential).
-template <int J, bool Screen = false>
+// Fresh: the paths still waiting for their first GPU run (NOTES.md) — the activation screen
+// (EpilogueArgs::screen) and group slots (EpilogueArgs::group_registers). Only the standalone
+// epilogue kernel instantiates them: inlined into the decode router's 20 kernel instances they
+// would add minutes of compile time each.
+template <int J, bool Fresh = false>
 __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, int64_t row, float* L,
                                                          bool activated) {
   const int lane = threadIdx.x % 32;
@@ -468,17 +475,22 @@ __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, 
       }
     }
     warp_count_nonfinite(a, row, finite);
-    if constexpr (Screen) {  // only the standalone epilogue kernel instantiates the screen
-      if (p.groups == 1 && warp_route_row_screened<J>(a, row, l)) return;  // no group limit only
+    if constexpr (Fresh) {
+      if (a.screen && p.groups == 1 && warp_route_row_screened<J>(a, row, l)) return;  // no group limit only
     }
 #pragma unroll
     for (int j = 0; j < J; ++j) epilogue::activate_row(&l[j], 1, p.score, &act[j]);
   }
-  warp_select_registers<J>(a, row, act);
+  warp_select_registers<J, Fresh>(a, row, act);
 }
 
 __host__ __device__ __forceinline__ bool register_path_applies(const EpilogueArgs& a) {
-  return !a.token_ids && (a.params.groups == 1 || (a.group_registers && group_slots_apply(a.params)));
+  return !a.token_ids && a.params.groups == 1;
+}
+
+// The register path for groups of 32 experts (warp_group_slots): standalone epilogue kernel only.
+__host__ __device__ __forceinline__ bool group_register_path_applies(const EpilogueArgs& a) {
+  return !a.token_ids && a.group_registers && group_slots_apply(a.params);
 }
 
 // The register path for E experts: J = experts per lane, rounded up to one of a few instances.

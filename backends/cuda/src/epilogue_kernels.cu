@@ -126,36 +126,38 @@ __global__ void __launch_bounds__(32 * kWarpRows) route_rows_warp_kernel(Epilogu
   warp_route_row(a, row, a.logits + row * a.params.experts, scratch[warp]);
 }
 
-// The same for the register path (register_path_applies) with J experts per lane, screened or not:
-// one instance each, so each holds only its own path's registers (the all-in-one kernel needs 168
-// and spills, which costs occupancy in this latency-bound loop).
-template <int J, bool Screen>
+// The same for the register path (register_path_applies, group_register_path_applies) with J experts
+// per lane, with or without the Fresh paths: one instance each, so each holds only its own path's
+// registers (the all-in-one kernel needs 168 and spills, which costs occupancy in this
+// latency-bound loop).
+template <int J, bool Fresh>
 __global__ void __launch_bounds__(32 * kWarpRows) route_rows_registers_kernel(EpilogueArgs a) {
   const int warp = threadIdx.x / 32;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpRows + warp;
   if (row >= a.n) return;  // whole warps leave together
-  warp_route_row_registers<J, Screen>(a, row, a.logits + row * a.params.experts, false);
+  warp_route_row_registers<J, Fresh>(a, row, a.logits + row * a.params.experts, false);
 }
 
-template <bool Screen>
+template <bool Fresh>
 void launch_route_rows_registers(const EpilogueArgs& a, cudaStream_t stream) {
   const int64_t slots = (a.params.experts + 31) / 32;
   const unsigned grid = static_cast<unsigned>((a.n + kWarpRows - 1) / kWarpRows);
   const unsigned threads = 32 * kWarpRows;
-  if (slots <= 1) route_rows_registers_kernel<1, Screen><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 2) route_rows_registers_kernel<2, Screen><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 4) route_rows_registers_kernel<4, Screen><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 8) route_rows_registers_kernel<8, Screen><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 12) route_rows_registers_kernel<12, Screen><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 16) route_rows_registers_kernel<16, Screen><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 24) route_rows_registers_kernel<24, Screen><<<grid, threads, 0, stream>>>(a);
-  else route_rows_registers_kernel<32, Screen><<<grid, threads, 0, stream>>>(a);
+  if (slots <= 1) route_rows_registers_kernel<1, Fresh><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 2) route_rows_registers_kernel<2, Fresh><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 4) route_rows_registers_kernel<4, Fresh><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 8) route_rows_registers_kernel<8, Fresh><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 12) route_rows_registers_kernel<12, Fresh><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 16) route_rows_registers_kernel<16, Fresh><<<grid, threads, 0, stream>>>(a);
+  else if (slots <= 24) route_rows_registers_kernel<24, Fresh><<<grid, threads, 0, stream>>>(a);
+  else route_rows_registers_kernel<32, Fresh><<<grid, threads, 0, stream>>>(a);
   check_launch("route_rows_registers_kernel");
 }
 
-// The register-path instance for E experts (the J rounding of warp_route_row_registers_any).
+// The register-path instance for E experts (the J rounding of warp_route_row_registers_any); the
+// Fresh instances when the screen or the group register path is on.
 void launch_route_rows_registers(const EpilogueArgs& a, cudaStream_t stream) {
-  if (a.screen) launch_route_rows_registers<true>(a, stream);
+  if (a.screen || a.group_registers) launch_route_rows_registers<true>(a, stream);
   else launch_route_rows_registers<false>(a, stream);
 }
 
@@ -234,7 +236,7 @@ EpilogueKernel epilogue(const EpilogueArgs& args, cudaStream_t stream) {
     return which;
   }
   if (which == EpilogueKernel::Warp) {
-    if (register_path_applies(args)) {
+    if (register_path_applies(args) || group_register_path_applies(args)) {
       launch_route_rows_registers(args, stream);
       return which;
     }
