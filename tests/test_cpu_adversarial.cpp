@@ -138,7 +138,7 @@ TEST_CASE("k = E returns every expert in rank order", "[cpu][adversarial]") {
   CHECK(std::fabs(sum - 1.0f) < 1e-6f);
 }
 
-TEST_CASE("N = 0 is valid and writes nothing; counts are all zero", "[cpu][adversarial]") {
+TEST_CASE("N = 0 is valid and writes nothing, counts are all zero", "[cpu][adversarial]") {
   RouterConfig c = config(ScoreFn::SqrtSoftplus, 8, 2, 8);
   std::vector<float> w;
   auto r = identity_gate(c, w);
@@ -152,7 +152,7 @@ TEST_CASE("N = 0 is valid and writes nothing; counts are all zero", "[cpu][adver
   CHECK(counts == std::vector<int32_t>(8, 0));
 }
 
-TEST_CASE("counts match the ids; hash routing takes ids from the table", "[cpu][adversarial]") {
+TEST_CASE("counts match the ids, hash routing takes ids from the table", "[cpu][adversarial]") {
   RouterConfig c = config(ScoreFn::SqrtSoftplus, 32, 3, 40);
   c.scale = 1.5f;
   const int64_t n = 50, vocab = 11;

@@ -116,7 +116,7 @@ TEST_CASE("canonical output is batch-invariant: any batch size, any row position
   }
 }
 
-TEST_CASE("bf16 inputs route exactly like their float32 values; strided x is supported", "[cpu][canonical]") {
+TEST_CASE("bf16 inputs route exactly like their float32 values, strided x is supported", "[cpu][canonical]") {
   const RouterConfig cfg = small_config(ScoreFn::SqrtSoftplus);
   const int64_t n = 13, H = cfg.hidden, E = cfg.experts;
   auto xf = uniform_vector(static_cast<size_t>(n * H), -4, 4, 41);

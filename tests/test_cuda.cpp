@@ -546,7 +546,7 @@ TEST_CASE("the CUDA backend is registered and reports whether a device is presen
   REQUIRE(dynamic_cast<cuda::CudaRouter*>(r.get()) != nullptr);
 }
 
-TEST_CASE("Device::Auto routes each call where its tensors live; mixed placement is rejected", "[cuda]") {
+TEST_CASE("Device::Auto routes each call where its tensors live, mixed placement is rejected", "[cuda]") {
   SKIP_WITHOUT_CUDA_DEVICE();
   const RouterConfig cfg = preset("dsv4-flash");
   const ref::Problem p = ref::generate(cfg, 33, ref::InputKind::Random, 61, DType::BF16);
@@ -854,7 +854,7 @@ TEST_CASE("activation screen: crowded and tied scores give the CPU's bits", "[cu
 
 // ---- fp32 and bf16 modes ------------------------------------------------------------------------------
 
-TEST_CASE("fp32 and bf16 modes: epilogue bit-exact on the GPU's own logits; ids equal the float64 "
+TEST_CASE("fp32 and bf16 modes: epilogue bit-exact on the GPU's own logits, ids equal the float64 "
           "oracle outside the near-tie band",
           "[cuda][fp32]") {
   SKIP_WITHOUT_CUDA_DEVICE();
@@ -977,7 +977,7 @@ TEST_CASE("every output element is written, guard zones stay intact, counts equa
       }
 }
 
-TEST_CASE("hash routing equals the CPU; bad token ids and table entries are rejected with the CPU's "
+TEST_CASE("hash routing equals the CPU, bad token ids and table entries are rejected with the CPU's "
           "message before anything is written",
           "[cuda]") {
   SKIP_WITHOUT_CUDA_DEVICE();
@@ -1355,7 +1355,7 @@ TEST_CASE("sanitizer subset: every mode and kernel on small shapes", "[cuda][san
 
 // ---- timings (not a check; hidden from the default run, selected by "[cuda]" or "[timing]") --------
 
-TEST_CASE("timings of route() per preset, N and mode (host clock over 20 calls; scr = activation screen + group registers on)", "[.][cuda][timing]") {
+TEST_CASE("timings of route() per preset, N and mode (host clock over 20 calls, scr = activation screen + group registers on)", "[.][cuda][timing]") {
   SKIP_WITHOUT_CUDA_DEVICE();
   const auto time_us = [](const std::function<void()>& call, void* stream) {
     for (int i = 0; i < 3; ++i) call();  // warm-up: module loading, cuBLAS heuristics

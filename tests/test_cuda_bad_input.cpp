@@ -104,7 +104,7 @@ TEST_CASE("the bad-input matrix on the CUDA backend with device tensors: named e
   }
 }
 
-TEST_CASE("CUDA: route before set_weights and bad weights are rejected; nothing written", "[cuda]") {
+TEST_CASE("CUDA: route before set_weights and bad weights are rejected, nothing written", "[cuda]") {
   if (!ct::device_present()) {
     WARN("skipped: no CUDA device");
     return;

@@ -409,7 +409,7 @@ TEST_CASE("decode router, fp32 and bf16: epilogue bit-exact on own logits, ids e
   }
 }
 
-TEST_CASE("decode router: graph capture and replay equal direct calls; the grid counter stays zero",
+TEST_CASE("decode router: graph capture and replay equal direct calls, the grid counter stays zero",
           "[cuda][decode][graph]") {
   SKIP_WITHOUT_CUDA_DEVICE();
   const RouterConfig cfg = preset("dsv4-pro");

@@ -263,7 +263,7 @@ TEST_CASE("oracle: renormalize formula with its 1e-20 epsilon", "[reference]") {
   CHECK(close(raw.weights[0], o.act[1] * 3.0));
 }
 
-TEST_CASE("generator: same seed, same bytes; another seed, other bytes", "[reference]") {
+TEST_CASE("generator: same seed, same bytes, another seed, other bytes", "[reference]") {
   const RouterConfig cfg = small_cfg(16, 4, ScoreFn::Sigmoid, true, 1.f, 4, 2, 96);
   for (ref::InputKind kind : {ref::InputKind::Random, ref::InputKind::IntegerValued,
                               ref::InputKind::TieHeavy, ref::InputKind::Adversarial}) {
@@ -418,7 +418,7 @@ TEST_CASE("generator: Random logits are N(0,1)-ish and within delta of any FP32 
   CHECK((rms > 0.8 && rms < 1.2));
 }
 
-TEST_CASE("oracle: route_row and route_all agree; bad rows are refused", "[reference]") {
+TEST_CASE("oracle: route_row and route_all agree, bad rows are refused", "[reference]") {
   const RouterConfig cfg = small_cfg(16, 3, ScoreFn::Sigmoid, true, 1.f, 4, 2, 80);
   const ref::Problem p = ref::generate(cfg, 6, ref::InputKind::Random, 31);
   const std::vector<ref::OracleRow> all = ref::route_all(p);

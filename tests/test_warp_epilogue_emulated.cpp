@@ -223,7 +223,7 @@ std::vector<float> make_row(int kind, int64_t E, float sigma, const std::vector<
 }  // namespace
 
 TEST_CASE("the warp epilogue on an emulated warp equals the CPU epilogue (register and list paths, "
-          "screened and exact; crowded, tied and special rows)",
+          "screened and exact, crowded, tied and special rows)",
           "[warp-emulated]") {
   struct Shape {
     int64_t E;
@@ -284,7 +284,7 @@ TEST_CASE("the warp epilogue on an emulated warp equals the CPU epilogue (regist
   std::printf("warp epilogue (emulated warp) == CPU epilogue on %lld rows\n", static_cast<long long>(rows));
 }
 
-TEST_CASE("the emulated screen decides rows (ordinary and crowded); an error 64x past its bound gives wrong ids",
+TEST_CASE("the emulated screen decides rows (ordinary and crowded), an error 64x past its bound gives wrong ids",
           "[warp-emulated]") {
   // Rows where the k-th place is contested: the bias cancels the row's activations up to offsets,
   // five experts clearly ahead (0.2), four contenders for rank 6 at 0.15 + {0, 1e-6, 0, -1e-6}

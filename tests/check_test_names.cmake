@@ -1,0 +1,18 @@
+# Fails when a Catch2 test case name contains ';': catch_discover_tests would split it into CTest
+# tests whose filters match nothing (see tests/CMakeLists.txt).
+execute_process(COMMAND ${TEST_BINARY} --list-test-names-only OUTPUT_VARIABLE names RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 AND NOT rc GREATER 0)
+  message(FATAL_ERROR "cannot list the test names of ${TEST_BINARY}")
+endif()
+string(FIND "${names}" ";" at)
+if(NOT at EQUAL -1)
+  string(SUBSTRING "${names}" 0 ${at} before)
+  string(REGEX MATCH "[^\n]*$" line "${before}")
+  message(FATAL_ERROR "a test case name contains ';' (CTest would split it): '${line};...'")
+endif()
+string(REGEX MATCHALL "\n" lines "${names}")
+list(LENGTH lines count)
+if(count LESS 50)
+  message(FATAL_ERROR "only ${count} test names listed: the listing did not work")
+endif()
+message(STATUS "${count} test case names, none with ';'")
