@@ -1,0 +1,20 @@
+# Fails when a Catch2 test case name contains ';': catch_discover_tests would split it into CTest
+# tests whose filters match nothing (see tests/CMakeLists.txt). Run by CTest with -DTEST_BINARY=.
+execute_process(COMMAND ${TEST_BINARY} --list-test-names-only OUTPUT_VARIABLE names ERROR_QUIET)
+string(REGEX MATCHALL "\n" lines "${names}")
+list(LENGTH lines count)
+if(count LESS 50)  # Catch2 v3 has no --list-test-names-only
+  execute_process(COMMAND ${TEST_BINARY} --list-tests --verbosity quiet OUTPUT_VARIABLE names ERROR_QUIET)
+  string(REGEX MATCHALL "\n" lines "${names}")
+  list(LENGTH lines count)
+endif()
+if(count LESS 50)
+  message(FATAL_ERROR "only ${count} test names listed by ${TEST_BINARY}: the listing did not work")
+endif()
+string(FIND "${names}" ";" at)
+if(NOT at EQUAL -1)
+  string(SUBSTRING "${names}" 0 ${at} before)
+  string(REGEX MATCH "[^\n]*$" line "${before}")
+  message(FATAL_ERROR "a test case name contains ';' (CTest would split it): '${line};...'")
+endif()
+message(STATUS "${count} test case names, none with ';'")
