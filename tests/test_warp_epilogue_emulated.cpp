@@ -121,15 +121,9 @@ RowResult warp_row(const epilogue::Params& p, const float* logits, const int64_t
   det::WarpRowScratch scratch{};
   simt::run([&] {
     if (screen && (det::register_path_applies(a) || det::group_register_path_applies(a))) {
-      const int64_t slots = (E + 31) / 32;
-      if (slots <= 1) det::warp_route_row_registers<1, true>(a, 0, L.data(), false);
-      else if (slots <= 2) det::warp_route_row_registers<2, true>(a, 0, L.data(), false);
-      else if (slots <= 4) det::warp_route_row_registers<4, true>(a, 0, L.data(), false);
-      else if (slots <= 8) det::warp_route_row_registers<8, true>(a, 0, L.data(), false);
-      else if (slots <= 12) det::warp_route_row_registers<12, true>(a, 0, L.data(), false);
-      else if (slots <= 16) det::warp_route_row_registers<16, true>(a, 0, L.data(), false);
-      else if (slots <= 24) det::warp_route_row_registers<24, true>(a, 0, L.data(), false);
-      else det::warp_route_row_registers<32, true>(a, 0, L.data(), false);
+      det::with_register_width(E, [&](auto width) {
+        det::warp_route_row_registers<decltype(width)::value, true>(a, 0, L.data(), false);
+      });
     } else {
       det::warp_route_row(a, 0, L.data(), scratch);
     }

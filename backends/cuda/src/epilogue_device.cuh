@@ -493,18 +493,35 @@ __host__ __device__ __forceinline__ bool group_register_path_applies(const Epilo
   return !a.token_ids && a.group_registers && group_slots_apply(a.params);
 }
 
-// The register path for E experts: J = experts per lane, rounded up to one of a few instances.
+// Calls f(RegisterWidth<J>{}) with J = experts per lane (E / 32 rounded up) rounded up to one of
+// the instantiated widths: the one place that picks the register-path instance (the device entry
+// below, the standalone kernel's launcher, the emulated-warp test).
+template <int J>
+struct RegisterWidth {
+  static constexpr int value = J;
+};
+#if defined(__CUDACC__)
+#pragma nv_exec_check_disable  // f is host-only in the launcher, device-only in the warp entry
+#endif
+template <class F>
+__host__ __device__ __forceinline__ void with_register_width(int64_t experts, F&& f) {
+  const int64_t slots = (experts + 31) / 32;
+  if (slots <= 1) f(RegisterWidth<1>{});
+  else if (slots <= 2) f(RegisterWidth<2>{});
+  else if (slots <= 4) f(RegisterWidth<4>{});
+  else if (slots <= 8) f(RegisterWidth<8>{});
+  else if (slots <= 12) f(RegisterWidth<12>{});
+  else if (slots <= 16) f(RegisterWidth<16>{});
+  else if (slots <= 24) f(RegisterWidth<24>{});
+  else f(RegisterWidth<32>{});
+}
+
+// The register path for E experts (the fused routers' entry: no fresh paths).
 __device__ __forceinline__ void warp_route_row_registers_any(const EpilogueArgs& a, int64_t row, float* L,
                                                              bool activated) {
-  const int64_t slots = (a.params.experts + 31) / 32;
-  if (slots <= 1) warp_route_row_registers<1>(a, row, L, activated);
-  else if (slots <= 2) warp_route_row_registers<2>(a, row, L, activated);
-  else if (slots <= 4) warp_route_row_registers<4>(a, row, L, activated);
-  else if (slots <= 8) warp_route_row_registers<8>(a, row, L, activated);
-  else if (slots <= 12) warp_route_row_registers<12>(a, row, L, activated);
-  else if (slots <= 16) warp_route_row_registers<16>(a, row, L, activated);
-  else if (slots <= 24) warp_route_row_registers<24>(a, row, L, activated);
-  else warp_route_row_registers<32>(a, row, L, activated);
+  with_register_width(a.params.experts, [&](auto width) {
+    warp_route_row_registers<decltype(width)::value>(a, row, L, activated);
+  });
 }
 
 // Selection, weights and outputs of one row whose activations are in `act`; all 32 lanes call.

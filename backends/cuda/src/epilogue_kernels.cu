@@ -140,22 +140,15 @@ __global__ void __launch_bounds__(32 * kWarpRows) route_rows_registers_kernel(Ep
 
 template <bool Fresh>
 void launch_route_rows_registers(const EpilogueArgs& a, cudaStream_t stream) {
-  const int64_t slots = (a.params.experts + 31) / 32;
   const unsigned grid = static_cast<unsigned>((a.n + kWarpRows - 1) / kWarpRows);
-  const unsigned threads = 32 * kWarpRows;
-  if (slots <= 1) route_rows_registers_kernel<1, Fresh><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 2) route_rows_registers_kernel<2, Fresh><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 4) route_rows_registers_kernel<4, Fresh><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 8) route_rows_registers_kernel<8, Fresh><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 12) route_rows_registers_kernel<12, Fresh><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 16) route_rows_registers_kernel<16, Fresh><<<grid, threads, 0, stream>>>(a);
-  else if (slots <= 24) route_rows_registers_kernel<24, Fresh><<<grid, threads, 0, stream>>>(a);
-  else route_rows_registers_kernel<32, Fresh><<<grid, threads, 0, stream>>>(a);
+  with_register_width(a.params.experts, [&](auto width) {
+    route_rows_registers_kernel<decltype(width)::value, Fresh><<<grid, 32 * kWarpRows, 0, stream>>>(a);
+  });
   check_launch("route_rows_registers_kernel");
 }
 
-// The register-path instance for E experts (the J rounding of warp_route_row_registers_any); the
-// Fresh instances when the screen or the group register path is on.
+// The register-path instance for E experts (with_register_width); the Fresh instances when the
+// screen or the group register path is on.
 void launch_route_rows_registers(const EpilogueArgs& a, cudaStream_t stream) {
   if (a.screen || a.group_registers) launch_route_rows_registers<true>(a, stream);
   else launch_route_rows_registers<false>(a, stream);
