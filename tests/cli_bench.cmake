@@ -69,8 +69,13 @@ if(TARGET moerouter_cli)
                        ${CMAKE_CURRENT_SOURCE_DIR}/cli/bench_report_moerouter.jsonl
                        ${CMAKE_CURRENT_SOURCE_DIR}/cli/bench_report_torch.jsonl)
       set_tests_properties(cli.bench_plot_py_with_torch PROPERTIES LABELS cli)
+      # report.py --plot (the README's plot) on synthetic rows: a PNG, the same table on stdout.
+      add_test(NAME cli.bench_report_py_plot
+               COMMAND ${_bench_python} ${CMAKE_CURRENT_SOURCE_DIR}/cli/check_bench_report.py --plot
+                       ${_bench_tools}/report.py ${_bench_out}/report_plot.png)
+      set_tests_properties(cli.bench_report_py_plot PROPERTIES LABELS cli)
     else()
-      message(STATUS "moerouter: no matplotlib for ${_bench_python}; cli.bench_plot* tests are not added")
+      message(STATUS "moerouter: no matplotlib for ${_bench_python}; cli.bench_plot* and cli.bench_report_py_plot are not added")
     endif()
   endif()
 endif()

@@ -2,6 +2,8 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -160,5 +162,21 @@ void force_epilogue_kernel(const std::string& which) {
 
 void force_activation_screen(bool on) { cuda::detail::set_activation_screen(on); }
 void force_group_registers(bool on) { cuda::detail::set_group_registers(on); }
+bool activation_screen_on() { return cuda::detail::activation_screen_on(); }
+bool group_registers_on() { return cuda::detail::group_registers_on(); }
+
+namespace {
+// MOEROUTER_TEST_FRESH_PATHS=1: the fresh epilogue paths on from the start (cuda_testing.hpp).
+const bool g_fresh_paths_from_env = [] {
+  const char* v = std::getenv("MOEROUTER_TEST_FRESH_PATHS");
+  const bool on = v != nullptr && std::string(v) == "1";
+  if (on) {
+    force_activation_screen(true);
+    force_group_registers(true);
+    std::fprintf(stderr, "MOEROUTER_TEST_FRESH_PATHS=1: activation screen and group registers on\n");
+  }
+  return on;
+}();
+}  // namespace
 
 }  // namespace moerouter::cuda_testing
