@@ -756,7 +756,8 @@ TEST_CASE("every epilogue version (fused, split, warp) equals the CPU epilogue o
             c.counts = DType::I32;
             set_hash(c, p, n);
             std::vector<float> logits;
-            // warp-new: the activation screen and group registers on (off by default until validated)
+            // warp: the exact activation and the list path for groups; warp-new: the activation screen
+            // and group registers (the default)
             for (const char* version : {"fused", "split", "warp", "warp-new"}) {
               const bool fresh = std::string(version) == "warp-new";
               EpilogueOverride force(fresh ? "warp" : version);

@@ -4,7 +4,8 @@
 The DSV4-style router written the way a careful PyTorch user would: FP32 F.linear (TF32 off),
 softplus, sqrt (or sigmoid for dsv3), + bias, topk, gather of the unbiased scores, renormalize,
 scale. Timed with CUDA events (median of many launches, inputs rotated over buffers larger than
-L2), eagerly and replayed from a CUDA graph; on CPU with a wall clock. One JSON object per line:
+L2; the stream held by a spinning kernel while the host enqueues each call, so the events time the
+GPU and not the host's launches), eagerly and replayed from a CUDA graph; on CPU with a wall clock. One JSON object per line:
   {"impl": "torch-eager"|"torch-graph"|"torch-cpu", "device", "preset", "n", "us_median"}
 
 usage: torch_baseline.py [--device cuda|cpu] [--presets dsv4-flash,dsv4-pro,dsv3]
@@ -35,13 +36,22 @@ def router(x, w, b, k, score, scale):
     return weights, ids
 
 
+# torch.cuda._sleep's argument in GPU clock cycles: ~0.5 ms at 1.5-2 GHz, longer than the host
+# takes to enqueue one eager router call (about ten launches).
+HOLD_CYCLES = 1_000_000
+
+
 def time_cuda(fn, inputs, reps):
+    """GPU time of fn per call: the stream is held by a spinning kernel while the host enqueues the
+    start event, the call and the end event, so the host's launch latency stays outside the
+    measurement (moerouter's benchmark, timing_util.hpp, does the same)."""
     for i in range(3):
         fn(inputs[i % len(inputs)])
     torch.cuda.synchronize()
     times = []
     for r in range(reps):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda._sleep(HOLD_CYCLES)
         start.record()
         fn(inputs[r % len(inputs)])
         end.record()

@@ -16,10 +16,9 @@
 // expert left out is strictly below k kept experts in exact arithmetic, so the ids, weights and
 // their order are select_topk's: the same bits as the CPU, not an approximation of them.
 //
-// Status (2026-12-06): written and compiled, not yet run on a GPU (the session's device time ran
-// out). It is therefore off by default (EpilogueArgs::screen, the test hook force_activation_screen)
-// and only the standalone epilogue kernel instantiates it; the fused routers never screen. Turn it
-// on by default once the [screen] tests and the epilogue-version test pass on a GPU (NOTES.md).
+// Status: on by default since its first GPU run (NVIDIA H200, 2026-12-06): the exhaustive bound
+// test and the CPU-vs-GPU suite pass with it on (and with it off, MOEROUTER_TEST_FRESH_PATHS=0).
+// Only the standalone epilogue kernel instantiates it; the fused routers never screen.
 #pragma once
 #include <cstdint>
 

@@ -155,8 +155,11 @@ void launch_route_rows_registers(const EpilogueArgs& a, cudaStream_t stream) {
 }
 
 std::atomic<EpilogueKernel> g_epilogue_override{EpilogueKernel::Auto};
-std::atomic<bool> g_activation_screen{false};
-std::atomic<bool> g_group_registers{false};
+// Both on by default: same bits as the exact paths by construction (README "Design notes"), checked
+// against the CPU on the GPU by the [cuda] suite, which runs again with both off
+// (MOEROUTER_TEST_FRESH_PATHS=0) so the exact paths stay covered.
+std::atomic<bool> g_activation_screen{true};
+std::atomic<bool> g_group_registers{true};
 
 __global__ void nonfinite_kernel(const float* logits, int64_t n, int64_t E,
                                  unsigned long long* first_bad) {

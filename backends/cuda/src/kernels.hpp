@@ -61,12 +61,12 @@ struct EpilogueArgs {
   // [1] = max(~row) over them (so ~[1] is the first one; the caller zeroes both first).
   unsigned long long* nonfinite;
   // Screen the activations (activation_screen.cuh) in the standalone warp epilogue: the exact
-  // activation only for experts that can reach the top k. Same bits either way by construction; off
-  // by default until a GPU run has validated it (NOTES.md), the tests turn it on.
+  // activation only for experts that can reach the top k. Same bits either way by construction
+  // (checked against the CPU on the GPU by the [cuda] suite with it on and off).
   bool screen;
   // Group-limited rows with groups of exactly 32 experts take the register path (warp_group_slots
   // in epilogue_device.cuh) instead of the list path. Same bits by construction (tested on an
-  // emulated warp in CI); off by default until a GPU run has validated it (NOTES.md).
+  // emulated warp in CI and, on and off, by the [cuda] suite).
   bool group_registers;
 };
 // Which epilogue runs (epilogue_kernels.cu explains both; they give identical bits).
@@ -82,11 +82,11 @@ EpilogueKernel epilogue(const EpilogueArgs& args, cudaStream_t stream);
 // Test hook (moerouter_cuda_testing): forces a version process-wide; Auto restores the default.
 void set_epilogue_override(EpilogueKernel which);
 bool epilogue_overridden();  // a version other than Auto is forced
-// Whether later calls screen activations (default false; test hook of moerouter_cuda_testing). The
+// Whether later calls screen activations (default true; test hook of moerouter_cuda_testing). The
 // router copies it into EpilogueArgs::screen.
 void set_activation_screen(bool on);
 bool activation_screen_on();
-// Likewise for EpilogueArgs::group_registers (default false).
+// Likewise for EpilogueArgs::group_registers (default true).
 void set_group_registers(bool on);
 bool group_registers_on();
 

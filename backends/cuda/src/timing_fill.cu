@@ -31,7 +31,22 @@ __global__ void fill_kernel(void* dst, size_t count, bool bf16, uint32_t seed) {
   }
 }
 
+// Busy-waits until `ns` nanoseconds of the global timer have passed since the kernel started.
+__global__ void hold_kernel(unsigned long long ns) {
+  unsigned long long t0, t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  do {
+    __nanosleep(1000);
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  } while (t - t0 < ns);
+}
+
 }  // namespace
+
+void hold_stream(cudaStream_t stream, double us) {
+  hold_kernel<<<1, 1, 0, stream>>>(static_cast<unsigned long long>(us * 1e3));
+  check_launch("hold_kernel");
+}
 
 void fill_uniform(void* dst, size_t count, bool bf16, uint32_t seed, cudaStream_t stream) {
   if (count == 0) return;

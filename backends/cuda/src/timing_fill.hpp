@@ -12,4 +12,9 @@ namespace moerouter::cuda::detail {
 // A pure function of (index, seed). Asynchronous on `stream`.
 void fill_uniform(void* dst, size_t count, bool bf16, uint32_t seed, cudaStream_t stream);
 
+// Keeps `stream` busy for `us` microseconds (one thread spinning on the global timer), so that the
+// work the host enqueues behind it is all queued before the GPU reaches it: events around that
+// work then time the GPU alone, not the host's launch calls (time_once_us).
+void hold_stream(cudaStream_t stream, double us);
+
 }  // namespace moerouter::cuda::detail

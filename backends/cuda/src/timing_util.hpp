@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cuda_check.hpp"
+#include "timing_fill.hpp"
 
 namespace moerouter::cuda::detail {
 
@@ -51,10 +52,18 @@ class CublasHandle {
   cublasHandle_t h_ = nullptr;
 };
 
+// How long time_once_us holds the stream before the start event: longer than the host takes to
+// enqueue one routed call (a few launches or one graph launch, ~5-30 us).
+constexpr double kHoldUs = 150.0;
+
 // Times one enqueued piece of work: events around it on `stream`, then waits for the second, so
-// each sample is one isolated call (no overlap with the next).
+// each sample is one isolated call (no overlap with the next). The stream is held first
+// (hold_stream), so the events measure the GPU's time for the work: the host's launch latency,
+// which a call inside an engine's CUDA graph does not pay, stays outside (tools/bench/
+// torch_baseline.py times PyTorch the same way).
 template <class Work>
 double time_once_us(cudaStream_t stream, const Event& start, const Event& stop, Work&& work) {
+  hold_stream(stream, kHoldUs);
   check(cudaEventRecord(start.get(), stream), "cudaEventRecord(start)");
   work();
   check(cudaEventRecord(stop.get(), stream), "cudaEventRecord(stop)");

@@ -166,16 +166,22 @@ bool activation_screen_on() { return cuda::detail::activation_screen_on(); }
 bool group_registers_on() { return cuda::detail::group_registers_on(); }
 
 namespace {
-// MOEROUTER_TEST_FRESH_PATHS=1: the fresh epilogue paths on from the start (cuda_testing.hpp).
+// MOEROUTER_TEST_FRESH_PATHS=1 / =0: the screened epilogue paths on / off from the start
+// (cuda_testing.hpp); unset: the library's default.
 const bool g_fresh_paths_from_env = [] {
   const char* v = std::getenv("MOEROUTER_TEST_FRESH_PATHS");
-  const bool on = v != nullptr && std::string(v) == "1";
-  if (on) {
-    force_activation_screen(true);
-    force_group_registers(true);
-    std::fprintf(stderr, "MOEROUTER_TEST_FRESH_PATHS=1: activation screen and group registers on\n");
+  if (v == nullptr) return false;
+  const std::string value(v);
+  if (value != "0" && value != "1") {
+    std::fprintf(stderr, "MOEROUTER_TEST_FRESH_PATHS: expected 0 or 1, got \"%s\"\n", v);
+    std::exit(2);
   }
-  return on;
+  const bool on = value == "1";
+  force_activation_screen(on);
+  force_group_registers(on);
+  std::fprintf(stderr, "MOEROUTER_TEST_FRESH_PATHS=%s: activation screen and group registers %s\n",
+               v, on ? "on" : "off");
+  return true;
 }();
 }  // namespace
 

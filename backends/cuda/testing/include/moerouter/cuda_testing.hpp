@@ -79,15 +79,15 @@ void force_canonical_kernel(const std::string& which);
 void force_epilogue_kernel(const std::string& which);
 
 // Turns the activation screen of the standalone warp epilogue (backends/cuda/src/activation_screen.cuh)
-// on or off for every later call in the process (off by default); both must give identical bits.
+// on or off for every later call in the process (on by default); both must give identical bits.
 void force_activation_screen(bool on);
-// Likewise for the register path of group-limited rows with groups of 32 experts (off by default).
+// Likewise for the register path of group-limited rows with groups of 32 experts (on by default).
 void force_group_registers(bool on);
 // Their current settings (so a scoped override can restore them).
 bool activation_screen_on();
 bool group_registers_on();
-// The environment variable MOEROUTER_TEST_FRESH_PATHS=1 turns both on when the test binary starts,
-// so the whole [cuda] suite can run a second time over the fresh paths.
+// The environment variable MOEROUTER_TEST_FRESH_PATHS=1 (=0) turns both on (off) when the test
+// binary starts, so the whole [cuda] suite can run over either setting.
 
 // The screened activation against the exact one on all 2^32 float logits (on the device).
 struct ScreenSweep {
