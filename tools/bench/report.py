@@ -17,17 +17,17 @@ X's µs / moerouter µs (above 1: moerouter is faster). Both come from the same 
 any machine; the absolute µs are for that machine only.
 
 --plot OUT.png also writes a PNG (needs matplotlib, Debian: python3-matplotlib): µs vs N, log-log,
-one panel per preset; a solid line per gemm mode, its floor dotted in the same colour, and the
-PyTorch variants of the same device dashed. It shows the first device of --bench only (a note on
+one panel per preset, drawn by plot_bench.py (the same plot as `moerouter bench --plot`): a line
+per gemm mode, its floor dashed, the PyTorch variants of the same device as grey references. It shows the first device of --bench only (a note on
 stderr says which were left out); the markdown on stdout is the same with or without --plot.
 """
 import argparse
 import datetime
 import json
+import os
 import sys
 
 TORCH_ORDER = ["torch-eager", "torch-graph", "torch-cpu"]
-GEMM_ORDER = ["canonical", "fp32", "bf16"]
 
 
 def die(message):
@@ -116,78 +116,28 @@ def table(bench, torch_rows):
     return out
 
 
-def ordered(present, order):
-    """The known names in their usual order, then any others sorted, so colours and legends are
-    the same from one report to the next."""
-    return [x for x in order if x in present] + sorted(set(present) - set(order))
-
-
-def series(rows, field, order):
-    """(name, threads, rows sorted by N) per line, name = row[field] in the given order. On the
-    CPU rows of different thread counts get lines of their own (on one line they would zigzag)."""
-    groups = {}
-    for r in rows:
-        threads = (r.get("threads") or 0) if r["device"] == "cpu" else 0
-        groups.setdefault((r[field], threads), []).append(r)
-    keys = sorted(groups, key=lambda k: (order.index(k[0]), k[1]))
-    return [(name, threads, sorted(groups[name, threads], key=lambda r: r["n"])) for name, threads in keys]
-
-
-def pyplot():
-    """matplotlib.pyplot, imported only for --plot (the table needs nothing outside the standard
-    library); called before anything is printed, so a missing matplotlib leaves no half report."""
+def pyplot_available():
+    """Checks for matplotlib before anything is printed (the table needs nothing outside the
+    standard library), so a missing matplotlib leaves no half report."""
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401
     except ImportError:
         die("--plot needs matplotlib (apt-get install python3-matplotlib)")
-    matplotlib.use("Agg")  # writes files only; CI machines have no display
-    import matplotlib.pyplot as plt
-    return plt
 
 
-def plot(plt, bench, torch_rows, out, title):
-    """µs vs N, log-log, one panel per preset, for the rows of the first device in bench."""
+def plot(bench, torch_rows, out, title):
+    """µs vs N, log-log, one panel per preset, for the rows of the first device in bench; drawn by
+    plot_bench.py beside this script (the same plot as `moerouter bench --plot`)."""
     device = bench[0]["device"]
     others = list(dict.fromkeys(r["device"] for r in bench if r["device"] != device))
     if others:
         print(f"report.py: note: the plot shows {device} only; the rows of {', '.join(others)} are in the "
               "table but not in the plot", file=sys.stderr)
-    bench = [r for r in bench if r["device"] == device]
-    torch_rows = [t for t in torch_rows if t["device"] == device]
-    presets = list(dict.fromkeys(r["preset"] for r in bench))  # in order of appearance
-    modes = ordered({r["gemm"] for r in bench}, GEMM_ORDER)
-    impls = ordered({t["impl"] for t in torch_rows}, TORCH_ORDER)
-    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    colour = {name: cycle[i % len(cycle)] for i, name in enumerate(modes + impls)}  # the same in every panel
-    cols = min(3, len(presets))
-    rows = (len(presets) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.5 * rows), squeeze=False)
-    for ax, preset in zip(axes.flat, presets):
-        for mode, threads, pts in series([r for r in bench if r["preset"] == preset], "gemm", modes):
-            suffix = f" {threads}T" if threads else ""
-            ax.plot([r["n"] for r in pts], [r["us_median"] for r in pts], "-o", color=colour[mode],
-                    label=f"moerouter {mode}{suffix}")
-            # A floor per mode: bf16 has its own GEMM ceiling, fp32 and canonical the FP32 one.
-            floors = [(r["n"], r["floor_us"]) for r in pts if r.get("floor_us")]
-            if floors:
-                ax.plot(*zip(*floors), ":_", markersize=12, color=colour[mode],  # "_": a lone N shows too
-                        label=f"floor {mode}{suffix}")
-        for impl, threads, pts in series([t for t in torch_rows if t["preset"] == preset], "impl", impls):
-            ax.plot([t["n"] for t in pts], [t["us_median"] for t in pts], "--x", color=colour[impl],
-                    label=impl + (f" {threads}T" if threads else ""))
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_title(preset)
-        ax.set_xlabel("N (tokens per call)")
-        ax.set_ylabel("µs per call (median)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize="small")
-    for ax in list(axes.flat)[len(presets):]:  # the unused panels of the last row
-        ax.set_visible(False)
-    fig.suptitle(title)
-    fig.tight_layout()
+    rows = [r for r in bench + torch_rows if r["device"] == device]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import plot_bench
     try:
-        fig.savefig(out, format="png", dpi=110)
+        plot_bench.plot(rows, out, title)
     except OSError as e:
         die(f"--plot {out}: {e.strerror}")
 
@@ -204,7 +154,8 @@ def main():
     torch_rows = [t for p in a.torch for t in read_jsonl(p, ["impl", "device", "preset", "n", "us_median"])]
     if not bench:
         die(f"{a.bench}: no rows")
-    plt = pyplot() if a.plot else None
+    if a.plot:
+        pyplot_available()
     print(f"### {a.title} ({a.date})\n")
     for line in ceilings(bench):
         print(line)
@@ -213,7 +164,7 @@ def main():
         print("\n".join(table([r for r in bench if r["device"] == device], torch_rows)))
     if a.plot:
         name = bench[0].get("device_name") or bench[0]["device"]
-        plot(plt, bench, torch_rows, a.plot, f"{a.title}: {name} ({a.date})")
+        plot(bench, torch_rows, a.plot, f"{a.title}: {name} ({a.date})")
 
 
 if __name__ == "__main__":
