@@ -18,8 +18,9 @@ any machine; the absolute µs are for that machine only.
 
 --plot OUT.png also writes a PNG (needs matplotlib, Debian: python3-matplotlib): µs vs N, log-log,
 one panel per preset, drawn by plot_bench.py (the same plot as `moerouter bench --plot`): a line
-per gemm mode, its floor dashed, the PyTorch variants of the same device as grey references. It shows the first device of --bench only (a note on
-stderr says which were left out); the markdown on stdout is the same with or without --plot.
+per gemm mode, its floor dashed, the PyTorch variants of the same device as grey references. It
+shows the first device of --bench only (a note on stderr says which were left out); the markdown
+on stdout is the same with or without --plot.
 """
 import argparse
 import datetime

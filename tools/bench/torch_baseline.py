@@ -5,7 +5,8 @@ The DSV4-style router written the way a careful PyTorch user would: FP32 F.linea
 softplus, sqrt (or sigmoid for dsv3), + bias, topk, gather of the unbiased scores, renormalize,
 scale. Timed with CUDA events (median of many launches, inputs rotated over buffers larger than
 L2; the stream held by a spinning kernel while the host enqueues each call, so the events time the
-GPU and not the host's launches), eagerly and replayed from a CUDA graph; on CPU with a wall clock. One JSON object per line:
+GPU and not the host's launches), eagerly and replayed from a CUDA graph; on CPU with a wall
+clock. One JSON object per line:
   {"impl": "torch-eager"|"torch-graph"|"torch-cpu", "device", "preset", "n", "us_median"}
 
 usage: torch_baseline.py [--device cuda|cpu] [--presets dsv4-flash,dsv4-pro,dsv3]

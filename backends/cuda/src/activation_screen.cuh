@@ -17,7 +17,8 @@
 // their order are select_topk's: the same bits as the CPU, not an approximation of them.
 //
 // Status: on by default since its first GPU run (NVIDIA H200, 2026-12-06): the exhaustive bound
-// test and the CPU-vs-GPU suite pass with it on (and with it off, MOEROUTER_TEST_FRESH_PATHS=0).
+// test and the CPU-vs-GPU suite pass with it on; the epilogue-version test runs the exact path
+// against the CPU too, and MOEROUTER_TEST_FRESH_PATHS=0 runs the whole suite with it off.
 // Only the standalone epilogue kernel instantiates it; the fused routers never screen.
 #pragma once
 #include <cstdint>
