@@ -21,11 +21,13 @@ TEST_CASE("warp epilogue on an emulated warp", "[warp-emulated]") {
 #include "support/simt_warp.hpp"
 // simt_warp.hpp first: it turns the device code below into host code.
 #include "../backends/cuda/src/epilogue_device.cuh"
+#include "../backends/cuda/src/epilogue_screened.cuh"
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "moerouter/config.hpp"
@@ -90,7 +92,7 @@ RowResult cpu_row(const epilogue::Params& p, const float* logits, const int64_t*
   return r;
 }
 
-// The warp epilogue on one row: `screen` picks warp_route_row_registers<J, true> (the standalone
+// The warp epilogue on one row: `screen` runs what route_rows_fresh_kernel runs (the standalone
 // kernel's Fresh instance: screen, group slots) where it applies, else warp_route_row (what the
 // fused routers call: list path for groups).
 RowResult warp_row(const epilogue::Params& p, const float* logits, const int64_t* token, const int64_t* table,
@@ -119,10 +121,15 @@ RowResult warp_row(const epilogue::Params& p, const float* logits, const int64_t
   a.screen = screen;
   a.group_registers = screen;  // the new paths together, as the GPU tests turn them on
   det::WarpRowScratch scratch{};
+  det::ScreenScratch screen_scratch{};
   simt::run([&] {
     if (screen && (det::register_path_applies(a) || det::group_register_path_applies(a))) {
       det::with_register_width(E, [&](auto width) {
-        det::warp_route_row_registers<decltype(width)::value, true>(a, 0, L.data(), false);
+        constexpr int J = decltype(width)::value;
+        if (p.score == ScoreFn::Softmax)  // route_rows_fresh_kernel's two branches
+          det::warp_route_row_registers<J, true>(a, 0, L.data(), false);
+        else
+          det::warp_route_rows_prefetched<J>(a, 0, 1, screen_scratch);
       });
     } else {
       det::warp_route_row(a, 0, L.data(), scratch);
@@ -142,10 +149,11 @@ bool screen_decides(const epilogue::Params& p, const float* logits) {
   a.weights_out = weights.data();
   a.ids_out = ids.data();
   bool decided = false;
+  det::ScreenScratch screen_scratch{};
   simt::run([&] {
     float l[12];
     for (int j = 0; j < 12; ++j) l[j] = L[simt::lane() + 32 * j];
-    const bool d = det::warp_route_row_screened<12>(a, 0, l);
+    const bool d = det::warp_route_row_screened<12>(a, 0, l, screen_scratch);
     if (simt::lane() == 0) decided = d;
   });
   return decided;
@@ -333,6 +341,49 @@ TEST_CASE("the emulated screen decides rows (ordinary and crowded), an error 64x
   }
   std::printf("ordinary rows: the screen decided %d of 200\n", ordinary);
   REQUIRE(ordinary >= 190);
+}
+
+TEST_CASE("the standalone kernel's row loop routes rows first, first + stride, ... and no other",
+          "[warp-emulated]") {
+  // route_rows_fresh_kernel gives each warp rows first + i * stride and loads the next row while it
+  // routes the current one; a slip in that hand-over would route a row with its neighbour's logits.
+  const int64_t E = 384, n = 11;
+  const int k = 6;
+  testing::Rng rng(11);
+  std::vector<float> logits(static_cast<size_t>(n * E)), bias(static_cast<size_t>(E));
+  for (float& v : logits) v = rng.uniform(-6.0f, 6.0f);
+  for (float& b : bias) b = rng.uniform(-0.1f, 0.1f);
+  const epilogue::Params p = params(E, k, ScoreFn::SqrtSoftplus, 1, 1, bias.data());
+  for (const std::pair<int64_t, int64_t>& walk : std::vector<std::pair<int64_t, int64_t>>{{2, 3}, {0, 1}, {10, 4}, {11, 2}}) {
+    const int64_t first = walk.first, stride = walk.second;
+    std::vector<float> L = logits, weights(static_cast<size_t>(n * k), -7.0f);
+    std::vector<int32_t> ids(static_cast<size_t>(n * k), -7);
+    det::EpilogueArgs a{};
+    a.logits = L.data();
+    a.n = n;
+    a.params = p;
+    a.weights_out = weights.data();
+    a.ids_out = ids.data();
+    a.screen = true;
+    a.group_registers = true;
+    det::ScreenScratch scratch{};
+    simt::run([&] { det::warp_route_rows_prefetched<12>(a, first, stride, scratch); });
+    for (int64_t row = 0; row < n; ++row) {
+      INFO("first=" << first << " stride=" << stride << " row=" << row);
+      const bool visited = row >= first && (row - first) % stride == 0;
+      const RowResult want = cpu_row(p, logits.data() + row * E, nullptr);
+      for (int j = 0; j < k; ++j) {
+        const size_t i = static_cast<size_t>(row * k + j);
+        if (visited) {
+          REQUIRE(ids[i] == want.ids[j]);
+          REQUIRE(bits(weights[i]) == bits(want.weights[j]));
+        } else {
+          REQUIRE(ids[i] == -7);
+          REQUIRE(weights[i] == -7.0f);
+        }
+      }
+    }
+  }
 }
 
 #endif  // MOEROUTER_TEST_CUDA

@@ -10,7 +10,7 @@
 // sqrt approximations). The [screen] test in tests/test_cuda.cpp checks, on all 2^32 float logits,
 // that wherever it is finite the exact activation a satisfies |a - a'| <= kScreenCheckedRel * |a'| +
 // kScreenCheckedAbs (and NaN/inf exactly where the exact one has them). warp_route_row_screened
-// (epilogue_device.cuh) then keeps every expert whose screened selection score could reach the
+// (epilogue_screened.cuh) then keeps every expert whose screened selection score could reach the
 // k-th place after those errors and the roundings of "+ bias" (margin derivation there), computes
 // the exact activation for those only, and selects among them with the exact total order. An
 // expert left out is strictly below k kept experts in exact arithmetic, so the ids, weights and
@@ -28,7 +28,7 @@
 namespace moerouter::cuda::detail {
 
 // The bound the exhaustive test proves (it fails if any of the 2^32 logits breaks it). The margin
-// in epilogue_device.cuh uses 4x the relative term, so the proof has room to spare.
+// in epilogue_screened.cuh uses 4x the relative term, so the proof has room to spare.
 inline constexpr float kScreenCheckedRel = 0x1p-13f;
 inline constexpr float kScreenCheckedAbs = 0x1p-126f;
 

@@ -16,7 +16,6 @@
 #pragma once
 #include <cstdint>
 
-#include "activation_screen.cuh"
 #include "kernels.hpp"
 #include "moerouter/config.hpp"
 #include "moerouter/epilogue.hpp"
@@ -307,146 +306,11 @@ __device__ __forceinline__ void warp_select_registers(const EpilogueArgs& a, int
   warp_write_ranked(a, row, my_id, my_act, sum);
 }
 
-// ---- the screened register path --------------------------------------------------------------------
-// activation_screen.cuh says why; this is the selection half. With a' the screened activation, s' =
-// fl(a' + b) the screened score and s = fl(a + b) the exact one (a = the contract's activation):
-//  * |a - a'| <= 2^-13 |a'| + 2^-126 (checked on all 2^32 logits by the [screen] test), and fl
-//    rounds monotonically within 2^-24 relative, so |s - s'| <= 2^-13 A (1 + 2^-24) + 2^-23.01 S +
-//    2^-126 over a row, A = max |a'|, S = max |s'|. D = 2^-11 A + 2^-20 S + 2^-100 bounds it with
-//    room for the roundings of D and thr below.
-//  * t = the k-th largest of the lanes' best screened keys (counted with multiplicity) is at most
-//    the row's k-th largest s', so k experts have s' >= t, hence s >= t - D.
-//  * an expert with s' < thr = t - 2D has s < t - D: strictly below those k, never selected.
-// So the exact top k lies among the candidates (s' >= thr), which get the exact activation and the
-// exact selection (rank_key order, lowest expert among equal keys): select_topk's ids and
-// gather_weights' sums, bit for bit. Rows where the screen cannot decide cheaply (a non-finite
-// screened value, more than 32 candidates: ties, crowded scores) return false and take the exact
-// path.
-
-// Position of the n-th (0-based) set bit of m (n < popc(m)).
-__device__ __forceinline__ int nth_set_bit(uint32_t m, int n) {
-  int pos = 0;
-#pragma unroll
-  for (int w = 16; w >= 1; w /= 2) {
-    const int c = __popc(m & ((1u << w) - 1u));
-    if (n >= c) {
-      n -= c;
-      m >>= w;
-      pos += w;
-    }
-  }
-  return pos;
-}
-
-// rank_key's inverse for the keys of numbers (key > 0).
-__device__ __forceinline__ float key_value(uint32_t key) {
-  return __uint_as_float((key & 0x80000000u) ? (key & 0x7FFFFFFFu) : ~key);
-}
-
-// Warp maximum of a non-negative float (its bits order like unsigned integers).
-__device__ __forceinline__ float warp_max_nonnegative(float v) {
-  return __uint_as_float(__reduce_max_sync(kFullWarpMask, __float_as_uint(v)));
-}
-
-// Selection, weights, ids and counts of a row of sqrtsoftplus/sigmoid logits (l[j] of expert
-// lane + 32 j), exact activations for the candidates only. Returns false (nothing written) when the
-// screen cannot decide; warp-uniform.
-template <int J>
-__device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, int64_t row, const float (&l)[J]) {
-  const int lane = threadIdx.x % 32;
-  const epilogue::Params& p = a.params;
-  const int64_t E = p.experts;
-  const int k = p.top_k;
-  float s[J];
-  float amax = 0.0f, smax = 0.0f;
-  uint32_t lane_best = 0u;
-  bool finite = true;
-#pragma unroll
-  for (int j = 0; j < J; ++j) {
-    const int64_t e = lane + 32 * j;
-    s[j] = 0.0f;
-    if (e < E) {
-      const float ap = screen_activation(l[j], p.score);
-      const float sp = p.bias ? ap + p.bias[e] : ap;
-      s[j] = sp;
-      finite = finite && fmath::is_finite(ap) && fmath::is_finite(sp);
-      amax = fmaxf(amax, fabsf(ap));
-      smax = fmaxf(smax, fabsf(sp));
-      lane_best = max(lane_best, rank_key(sp));
-    }
-  }
-  if (!__all_sync(kFullWarpMask, finite)) return false;
-  // t: the k-th largest lane best, with multiplicity (each round removes the lanes holding the top).
-  bool alive = lane < E;  // lanes with at least one expert; their keys are > 0 (finite scores)
-  int removed = 0;
-  uint32_t t = 0u;
-  while (true) {
-    const uint32_t top = __reduce_max_sync(kFullWarpMask, alive ? lane_best : 0u);
-    const uint32_t holders = __ballot_sync(kFullWarpMask, alive && lane_best == top);
-    if (top == 0u || holders == 0u) return false;  // fewer than k lanes (cannot happen: k <= min(E, 32))
-    removed += __popc(holders);
-    if (removed >= k) {
-      t = top;
-      break;
-    }
-    if (alive && lane_best == top) alive = false;
-  }
-  const float D = 0x1p-11f * warp_max_nonnegative(amax) + 0x1p-20f * warp_max_nonnegative(smax) + 0x1p-100f;
-  const float thr = key_value(t) - (D + D);
-  if (!fmath::is_finite(thr)) return false;
-  // Candidates, compacted: lane i takes the i-th (in (j, lane) order) and its logit.
-  int base = 0;
-  float my_l = 0.0f;
-  int32_t my_e = -1;
-#pragma unroll
-  for (int j = 0; j < J; ++j) {
-    const int64_t e = lane + 32 * j;
-    const uint32_t m = __ballot_sync(kFullWarpMask, e < E && s[j] >= thr);
-    const int c = __popc(m);
-    const int i = lane - base;
-    const bool mine = i >= 0 && i < c;
-    const int src = mine ? nth_set_bit(m, i) : 0;
-    const float v = __shfl_sync(kFullWarpMask, l[j], src);
-    if (mine) {
-      my_l = v;
-      my_e = src + 32 * j;
-    }
-    base += c;
-  }
-  if (base > 32) return false;  // crowded near the k-th place (warp-uniform: base is)
-  // Exact activations of the candidates, then k rounds of the exact order among them.
-  float act = 0.0f;
-  uint32_t key = 0u;
-  bool open = my_e >= 0;
-  if (open) {
-    epilogue::activate_row(&my_l, 1, p.score, &act);
-    key = rank_key(p.bias ? act + p.bias[my_e] : act);
-  }
-  float sum = 0.0f, my_act = 0.0f;
-  int32_t my_id = 0;
-  for (int r = 0; r < k; ++r) {
-    const uint32_t top_key = __reduce_max_sync(kFullWarpMask, open ? key : 0u);
-    const uint32_t id = __reduce_min_sync(kFullWarpMask, open && key == top_key ? static_cast<uint32_t>(my_e)
-                                                                               : 0xFFFFFFFFu);
-    const int owner = __ffs(__ballot_sync(kFullWarpMask, open && static_cast<uint32_t>(my_e) == id)) - 1;
-    const float v = __shfl_sync(kFullWarpMask, act, owner);
-    if (lane == owner) open = false;
-    sum = sum + v;  // rank order, as gather_weights
-    if (lane == r) {
-      my_id = static_cast<int32_t>(id);
-      my_act = v;
-    }
-  }
-  warp_write_ranked(a, row, my_id, my_act, sum);
-  return true;
-}
-
 // `activated`: L holds the activations already (select only). Otherwise L holds the logits:
 // logits_out copy, non-finite count and activation first (softmax in lane 0, sequential).
-// Fresh: the paths still waiting for their first GPU run (NOTES.md) — the activation screen
-// (EpilogueArgs::screen) and group slots (EpilogueArgs::group_registers). Only the standalone
-// epilogue kernel instantiates them: inlined into the decode router's 20 kernel instances they
-// would add minutes of compile time each.
+// Fresh: group slots (EpilogueArgs::group_registers) for group-limited rows. Only the standalone
+// epilogue kernel instantiates it (inlined into the decode router's 20 kernel instances it would add
+// minutes of compile time each); that kernel's screened path is epilogue_screened.cuh.
 template <int J, bool Fresh = false>
 __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, int64_t row, float* L,
                                                          bool activated) {
@@ -475,9 +339,6 @@ __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, 
       }
     }
     warp_count_nonfinite(a, row, finite);
-    if constexpr (Fresh) {
-      if (a.screen && p.groups == 1 && warp_route_row_screened<J>(a, row, l)) return;  // no group limit only
-    }
 #pragma unroll
     for (int j = 0; j < J; ++j) epilogue::activate_row(&l[j], 1, p.score, &act[j]);
   }

@@ -9,6 +9,7 @@
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "epilogue_device.cuh"
+#include "epilogue_screened.cuh"
 #include "moerouter/epilogue.hpp"
 #include "moerouter/fmath.hpp"
 
@@ -127,31 +128,69 @@ __global__ void __launch_bounds__(32 * kWarpRows) route_rows_warp_kernel(Epilogu
 }
 
 // The same for the register path (register_path_applies, group_register_path_applies) with J experts
-// per lane, with or without the Fresh paths: one instance each, so each holds only its own path's
-// registers (the all-in-one kernel needs 168 and spills, which costs occupancy in this
-// latency-bound loop).
-template <int J, bool Fresh>
+// per lane, without the Fresh paths: one instance per J, so each holds only its own path's registers
+// (the all-in-one kernel needs 168 and spills, which costs occupancy in this latency-bound loop).
+template <int J>
 __global__ void __launch_bounds__(32 * kWarpRows) route_rows_registers_kernel(EpilogueArgs a) {
   const int warp = threadIdx.x / 32;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpRows + warp;
   if (row >= a.n) return;  // whole warps leave together
-  warp_route_row_registers<J, Fresh>(a, row, a.logits + row * a.params.experts, false);
+  warp_route_row_registers<J>(a, row, a.logits + row * a.params.experts, false);
 }
 
-template <bool Fresh>
-void launch_route_rows_registers(const EpilogueArgs& a, cudaStream_t stream) {
-  const unsigned grid = static_cast<unsigned>((a.n + kWarpRows - 1) / kWarpRows);
-  with_register_width(a.params.experts, [&](auto width) {
-    route_rows_registers_kernel<decltype(width)::value, Fresh><<<grid, 32 * kWarpRows, 0, stream>>>(a);
-  });
-  check_launch("route_rows_registers_kernel");
+// With the Fresh paths (screen, group slots): resident warps, several rows each, the next row's
+// logits loaded during this one's work (warp_route_rows_prefetched). Softmax rows keep the per-row
+// function (their activation needs the whole row in one lane).
+template <int J>
+__global__ void __launch_bounds__(32 * kWarpRows) route_rows_fresh_kernel(EpilogueArgs a) {
+  __shared__ ScreenScratch scratch[kWarpRows];
+  const int warp = threadIdx.x / 32;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * kWarpRows + warp;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * kWarpRows;
+  if (a.params.score == ScoreFn::Softmax) {
+    for (int64_t row = first; row < a.n; row += stride)
+      warp_route_row_registers<J, true>(a, row, a.logits + row * a.params.experts, false);
+    return;
+  }
+  warp_route_rows_prefetched<J>(a, first, stride, scratch[warp]);
 }
 
-// The register-path instance for E experts (with_register_width); the Fresh instances when the
+// Blocks of route_rows_fresh_kernel<J> that stay resident on the current device: its SM count times
+// the blocks an SM holds. Queried once per device and J (attribute queries are not free per call).
+template <int J>
+unsigned fresh_kernel_resident_blocks() {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<unsigned> cached[kMaxDevices];
+  int device = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  if (device >= 0 && device < kMaxDevices) {
+    const unsigned known = cached[device].load();
+    if (known) return known;
+  }
+  int sms = 0, per_sm = 0;
+  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute(SM count)");
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, route_rows_fresh_kernel<J>, 32 * kWarpRows, 0),
+        "cudaOccupancyMaxActiveBlocksPerMultiprocessor(route_rows_fresh_kernel)");
+  const unsigned blocks = static_cast<unsigned>(std::max(1, sms) * std::max(1, per_sm));
+  if (device >= 0 && device < kMaxDevices) cached[device].store(blocks);
+  return blocks;
+}
+
+// The register-path instance for E experts (with_register_width); the Fresh instance when the
 // screen or the group register path is on.
 void launch_route_rows_registers(const EpilogueArgs& a, cudaStream_t stream) {
-  if (a.screen || a.group_registers) launch_route_rows_registers<true>(a, stream);
-  else launch_route_rows_registers<false>(a, stream);
+  const int64_t blocks_needed = (a.n + kWarpRows - 1) / kWarpRows;
+  with_register_width(a.params.experts, [&](auto width) {
+    constexpr int J = decltype(width)::value;
+    if (a.screen || a.group_registers) {
+      const unsigned grid = static_cast<unsigned>(std::min<int64_t>(blocks_needed, fresh_kernel_resident_blocks<J>()));
+      route_rows_fresh_kernel<J><<<grid, 32 * kWarpRows, 0, stream>>>(a);
+      check_launch("route_rows_fresh_kernel");
+    } else {
+      route_rows_registers_kernel<J><<<static_cast<unsigned>(blocks_needed), 32 * kWarpRows, 0, stream>>>(a);
+      check_launch("route_rows_registers_kernel");
+    }
+  });
 }
 
 std::atomic<EpilogueKernel> g_epilogue_override{EpilogueKernel::Auto};
