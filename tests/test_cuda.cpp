@@ -788,7 +788,7 @@ TEST_CASE("activation screen: the screened activation keeps its bound on all 2^3
   SKIP_WITHOUT_CUDA_DEVICE();
   for (ScoreFn score : {ScoreFn::SqrtSoftplus, ScoreFn::Sigmoid}) {
     const ct::ScreenSweep r = ct::sweep_activation_screen(score);
-    std::printf("screen %-12s %llu logits, %llu outside |a - a'| <= %.3g |a'| + 2^-126, worst %.3g\n",
+    std::printf("screen %-12s %llu logits, %llu outside |a - a'| <= %.3g |a'| + 2^-125, worst %.3g\n",
                 to_string(score), static_cast<unsigned long long>(r.checked),
                 static_cast<unsigned long long>(r.violations), r.bound_rel, r.worst_rel);
     INFO(to_string(score) << ": first failing logit bits 0x" << std::hex << r.first_bad_bits);

@@ -30,27 +30,31 @@ namespace moerouter::cuda::detail {
 // The bound the exhaustive test proves (it fails if any of the 2^32 logits breaks it). The margin
 // in epilogue_screened.cuh uses 4x the relative term, so the proof has room to spare.
 inline constexpr float kScreenCheckedRel = 0x1p-13f;
-inline constexpr float kScreenCheckedAbs = 0x1p-126f;
+// The absolute term covers results that the flush-to-zero approximations below return as 0 (true
+// values under ~2^-126); the selection's margin (2^-100 absolute) dwarfs it either way.
+inline constexpr float kScreenCheckedAbs = 0x1p-125f;
 
 #if defined(__CUDACC__)
-__device__ __forceinline__ float screen_ex2(float x) {  // 2^x, SFU approximation, subnormals kept
+// The .ftz forms: subnormal inputs read as 0 and subnormal results come out as 0, which the checked
+// absolute term covers; the non-ftz forms spend several instructions per call on rescaling.
+__device__ __forceinline__ float screen_ex2(float x) {  // 2^x
   float y;
-  asm("ex2.approx.f32 %0, %1;" : "=f"(y) : "f"(x));
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
 }
 __device__ __forceinline__ float screen_lg2(float x) {
   float y;
-  asm("lg2.approx.f32 %0, %1;" : "=f"(y) : "f"(x));
+  asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
 }
 __device__ __forceinline__ float screen_sqrt(float x) {
   float y;
-  asm("sqrt.approx.f32 %0, %1;" : "=f"(y) : "f"(x));
+  asm("sqrt.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
 }
 __device__ __forceinline__ float screen_rcp(float x) {
   float y;
-  asm("rcp.approx.f32 %0, %1;" : "=f"(y) : "f"(x));
+  asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
 }
 
@@ -58,18 +62,17 @@ inline constexpr float kScreenLog2e = 1.44269502925872802734375f;
 inline constexpr float kScreenLn2 = 0.693147182464599609375f;
 
 // sqrt(softplus(l)) the way fmath::sqrtsoftplus_f32 splits it (l > 20: sqrt(l); l < -20:
-// exp(l/2)), each piece approximated. Small e = exp(l): log1p(e) by its series, since 1 + e would
-// round e away.
+// exp(l/2)), each piece approximated; small e = exp(l): log1p(e) by its series, since 1 + e would
+// round e away. Written with selects, not branches: every piece is computed (three SFU calls) and
+// the right one kept, so a warp never splits over its lanes' ranges. Pieces computed outside their
+// range (an overflowing exp for l > 20) are discarded by the selects, never combined.
 __device__ __forceinline__ float screen_sqrtsoftplus(float l) {
-  if (!(l <= 20.0f)) return screen_sqrt(l);  // l > 20, +inf, and NaN (stays NaN)
-  if (l < -20.0f) return screen_ex2((0.5f * l) * kScreenLog2e);
-  const float e = screen_ex2(l * kScreenLog2e);
-  float softplus;
-  if (e < 0x1p-6f)
-    softplus = e * (1.0f - e * (0.5f - e * 0.333333343f));
-  else
-    softplus = screen_lg2(1.0f + e) * kScreenLn2;
-  return screen_sqrt(softplus);
+  const bool low = l < -20.0f;
+  const float e = screen_ex2((low ? 0.5f * l : l) * kScreenLog2e);
+  const float series = e * (1.0f - e * (0.5f - e * 0.333333343f));
+  const float softplus = e < 0x1p-6f ? series : screen_lg2(1.0f + e) * kScreenLn2;
+  const float root = screen_sqrt(l <= 20.0f ? softplus : l);  // l > 20, +inf and NaN: sqrt(l)
+  return low ? e : root;
 }
 
 // sigmoid(l) = num / (1 + e), e = exp(-|l|), num = 1 (l >= 0) or e (l < 0), as fmath::sigmoid_f32.

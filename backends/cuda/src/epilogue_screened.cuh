@@ -13,9 +13,9 @@ namespace moerouter::cuda::detail {
 
 // activation_screen.cuh says why; this is the selection half. With a' the screened activation, s' =
 // fl(a' + b) the screened score and s = fl(a + b) the exact one (a = the contract's activation):
-//  * |a - a'| <= 2^-13 |a'| + 2^-126 (checked on all 2^32 logits by the [screen] test), and fl
+//  * |a - a'| <= 2^-13 |a'| + 2^-125 (checked on all 2^32 logits by the [screen] test), and fl
 //    rounds monotonically within 2^-24 relative, so |s - s'| <= 2^-13 A (1 + 2^-24) + 2^-23.01 S +
-//    2^-126 over a row, A = max |a'|, S = max |s'|. D = 2^-11 A + 2^-20 S + 2^-100 bounds it with
+//    2^-125 over a row, A = max |a'|, S = max |s'|. D = 2^-11 A + 2^-20 S + 2^-100 bounds it with
 //    room for the roundings of D and thr below.
 //  * t = the k-th largest of the lanes' best screened keys (counted with multiplicity) is at most
 //    the row's k-th largest s', so k experts have s' >= t, hence s >= t - D.
@@ -45,32 +45,50 @@ __device__ __forceinline__ float warp_max_nonnegative(float v) {
 // Selection, weights, ids and counts of a row of sqrtsoftplus/sigmoid logits (l[j] of expert
 // lane + 32 j), exact activations for the candidates only. Returns false (nothing written) when the
 // screen cannot decide; warp-uniform.
-template <int J>
-__device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, int64_t row, const float (&l)[J],
-                                                        ScreenScratch& scratch) {
+// Screened scores s[j] = a'(l[j]) + b of this lane's experts (0 past E), with the lane's maxima of
+// |a'|, |s'| and s'. One instance per score function and bias presence, so the per-element code
+// branches on neither.
+template <int J, ScoreFn Score, bool HasBias>
+__device__ __forceinline__ void screen_lane(const float (&l)[J], const float* bias, int E, float (&s)[J], float& amax,
+                                            float& smax, float& best) {
   const int lane = threadIdx.x % 32;
-  const epilogue::Params& p = a.params;
-  const int64_t E = p.experts;
-  const int k = p.top_k;
-  float s[J];
-  float amax = 0.0f, smax = 0.0f, best = __uint_as_float(0xFF800000u);  // -inf
-  bool finite = true;
 #pragma unroll
   for (int j = 0; j < J; ++j) {
-    const int64_t e = lane + 32 * j;
+    const int e = lane + 32 * j;
     s[j] = 0.0f;
     if (e < E) {
-      const float ap = screen_activation(l[j], p.score);
-      const float sp = p.bias ? ap + p.bias[e] : ap;
+      const float ap = screen_activation(l[j], Score);
+      const float sp = HasBias ? ap + bias[e] : ap;
       s[j] = sp;
-      // a' NaN or infinite makes s' = a' + b NaN or infinite too, so s' alone is checked.
-      finite = finite && fmath::is_finite(sp);
       amax = fmaxf(amax, fabsf(ap));
       smax = fmaxf(smax, fabsf(sp));
       best = fmaxf(best, sp);  // one rank_key per lane below, not one per expert
     }
   }
-  if (!__all_sync(kFullWarpMask, finite)) return false;
+}
+
+// Selection, weights, ids and counts of a row of finite sqrtsoftplus/sigmoid logits (l[j] of expert
+// lane + 32 j; the caller has checked the whole row), exact activations for the candidates only.
+// Returns false (nothing written) when the screen cannot decide; warp-uniform.
+template <int J>
+__device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, int64_t row, const float (&l)[J],
+                                                        ScreenScratch& scratch) {
+  const int lane = threadIdx.x % 32;
+  const epilogue::Params& p = a.params;
+  const int E = static_cast<int>(p.experts);  // <= kMaxExperts
+  const int k = p.top_k;
+  float s[J];
+  float amax = 0.0f, smax = 0.0f, best = __uint_as_float(0xFF800000u);  // -inf
+  if (p.score == ScoreFn::Sigmoid) {
+    if (p.bias) screen_lane<J, ScoreFn::Sigmoid, true>(l, p.bias, E, s, amax, smax, best);
+    else screen_lane<J, ScoreFn::Sigmoid, false>(l, p.bias, E, s, amax, smax, best);
+  } else {
+    if (p.bias) screen_lane<J, ScoreFn::SqrtSoftplus, true>(l, p.bias, E, s, amax, smax, best);
+    else screen_lane<J, ScoreFn::SqrtSoftplus, false>(l, p.bias, E, s, amax, smax, best);
+  }
+  // Finite logits give finite a' (and no NaN), so s' = a' + b is finite unless it overflowed, which
+  // its magnitude's maximum shows (fmaxf passes over NaN, but there is none to pass over).
+  if (!__all_sync(kFullWarpMask, smax <= 0x1.fffffep127f)) return false;
   const uint32_t lane_best = lane < E ? rank_key(best) : 0u;
   // t: the k-th largest lane best, with multiplicity (each round removes the lanes holding the top).
   bool alive = lane < E;  // lanes with at least one expert; their keys are > 0 (finite scores)
@@ -97,13 +115,13 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
   int base = 0;
 #pragma unroll
   for (int j = 0; j < J; ++j) {
-    const int64_t e = lane + 32 * j;
+    const int e = lane + 32 * j;
     const bool candidate = e < E && s[j] >= thr;
     const uint32_t m = __ballot_sync(kFullWarpMask, candidate);
     const int place = base + __popc(m & lanes_below);
     if (candidate && place < 32) {
       scratch.logit[place] = l[j];
-      scratch.expert[place] = static_cast<int32_t>(e);
+      scratch.expert[place] = e;
     }
     base += __popc(m);
   }
@@ -123,11 +141,14 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
   }
   float sum = 0.0f, my_act = 0.0f;
   int32_t my_id = 0;
+  // The lowest expert among the holders of the top key and the lane holding it, in one reduction:
+  // experts are distinct and < 2^26, so (expert << 5 | lane) orders like the expert.
+  const uint32_t tag = (static_cast<uint32_t>(my_e) << 5) | static_cast<uint32_t>(lane);
   for (int r = 0; r < k; ++r) {
     const uint32_t top_key = __reduce_max_sync(kFullWarpMask, open ? key : 0u);
-    const uint32_t id = __reduce_min_sync(kFullWarpMask, open && key == top_key ? static_cast<uint32_t>(my_e)
-                                                                               : 0xFFFFFFFFu);
-    const int owner = __ffs(__ballot_sync(kFullWarpMask, open && static_cast<uint32_t>(my_e) == id)) - 1;
+    const uint32_t won = __reduce_min_sync(kFullWarpMask, open && key == top_key ? tag : 0xFFFFFFFFu);
+    const uint32_t id = won >> 5;
+    const int owner = static_cast<int>(won & 31u);
     const float v = __shfl_sync(kFullWarpMask, act, owner);
     if (lane == owner) open = false;
     sum = sum + v;  // rank order, as gather_weights
@@ -149,11 +170,12 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
 template <int J>
 __device__ __forceinline__ void warp_load_row(const EpilogueArgs& a, int64_t row, float (&l)[J]) {
   const int lane = threadIdx.x % 32;
-  const int64_t E = a.params.experts;
+  const int E = static_cast<int>(a.params.experts);
+  const float* L = a.logits + row * a.params.experts;
 #pragma unroll
   for (int j = 0; j < J; ++j) {
-    const int64_t e = lane + 32 * j;
-    l[j] = e < E ? a.logits[row * E + e] : 0.0f;
+    const int e = lane + 32 * j;
+    l[j] = e < E ? L[e] : 0.0f;
   }
 }
 
@@ -165,18 +187,22 @@ __device__ __forceinline__ void warp_route_loaded_row(const EpilogueArgs& a, int
                                                       ScreenScratch& scratch) {
   const int lane = threadIdx.x % 32;
   const epilogue::Params& p = a.params;
-  const int64_t E = p.experts;
-  bool finite = true;
+  const int E = static_cast<int>(p.experts);
+  // Finite iff no exponent field is all ones: one max over the exponent bits, not a test per element.
+  uint32_t exponents = 0u;
 #pragma unroll
-  for (int j = 0; j < J; ++j) {
-    const int64_t e = lane + 32 * j;
-    if (e < E) {
-      finite = finite && fmath::is_finite(l[j]);
-      if (a.logits_out) a.logits_out[row * E + e] = fmath::canonicalize(l[j]);
-    }
+  for (int j = 0; j < J; ++j)
+    if (lane + 32 * j < E) exponents = max(exponents, __float_as_uint(l[j]) & 0x7F800000u);
+  const bool finite = exponents != 0x7F800000u;
+  if (a.logits_out) {
+    float* out = a.logits_out + row * p.experts;
+#pragma unroll
+    for (int j = 0; j < J; ++j)
+      if (lane + 32 * j < E) out[lane + 32 * j] = fmath::canonicalize(l[j]);
   }
   warp_count_nonfinite(a, row, finite);
-  if (a.screen && p.groups == 1 && warp_route_row_screened<J>(a, row, l, scratch)) return;
+  if (a.screen && p.groups == 1 && __all_sync(kFullWarpMask, finite) && warp_route_row_screened<J>(a, row, l, scratch))
+    return;
   float act[J];
 #pragma unroll
   for (int j = 0; j < J; ++j) epilogue::activate_row(&l[j], 1, p.score, &act[j]);

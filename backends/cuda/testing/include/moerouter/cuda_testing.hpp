@@ -92,7 +92,7 @@ bool group_registers_on();
 // The screened activation against the exact one on all 2^32 float logits (on the device).
 struct ScreenSweep {
   uint64_t checked = 0;
-  uint64_t violations = 0;     // logits breaking |a - a'| <= bound_rel |a'| + 2^-126 (or NaN/inf)
+  uint64_t violations = 0;     // logits breaking |a - a'| <= bound_rel |a'| + 2^-125 (or NaN/inf)
   uint32_t first_bad_bits = 0; // the smallest failing bit pattern when violations > 0
   double worst_rel = 0.0;      // largest |a - a'| / |a'| seen (|a'| floored at 2^-113)
   double bound_rel = 0.0;
