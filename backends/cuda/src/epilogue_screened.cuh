@@ -23,8 +23,8 @@ namespace moerouter::cuda::detail {
 // So the exact top k lies among the candidates (s' >= thr), which get the exact activation and the
 // exact selection (rank_key order, lowest expert among equal keys): select_topk's ids and
 // gather_weights' sums, bit for bit. Rows where the screen cannot decide cheaply (a non-finite
-// screened value, more than 32 candidates: ties, crowded scores) return false and take the exact
-// path.
+// logit, a screened score that overflowed, more than 32 candidates: ties, crowded scores) take the
+// exact path.
 
 // Per-warp shared scratch of the screened path: the compacted candidates (at most 32 per row).
 struct ScreenScratch {
@@ -42,9 +42,6 @@ __device__ __forceinline__ float warp_max_nonnegative(float v) {
   return __uint_as_float(__reduce_max_sync(kFullWarpMask, __float_as_uint(v)));
 }
 
-// Selection, weights, ids and counts of a row of sqrtsoftplus/sigmoid logits (l[j] of expert
-// lane + 32 j), exact activations for the candidates only. Returns false (nothing written) when the
-// screen cannot decide; warp-uniform.
 // Screened scores s[j] = a'(l[j]) + b of this lane's experts (0 past E), with the lane's maxima of
 // |a'|, |s'| and s'. One instance per score function and bias presence, so the per-element code
 // branches on neither.
