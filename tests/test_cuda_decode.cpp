@@ -478,7 +478,9 @@ TEST_CASE("decode router: per-phase time breakdown (diagnostic)", "[.][cuda][dec
         std::printf("decode %s %s n=%lld: %s\n  phase (us after the first start): min / median / max over %zu blocks\n",
                     name, to_string(mode), static_cast<long long>(n),
                     cd::decode_plan_string(mode, n, cfg.experts, cfg.hidden).c_str(), blocks);
-        for (int ph = 0; ph < 7; ++ph) {
+        // 0 start, 1 first slice staged, 2 its chains, 3 GEMM done, 4 outputs stored, 5 counter,
+        // then in the tail block: 7 row loaded (L2), 6 end.
+        for (int ph = 0; ph < 8; ++ph) {
           std::vector<double> v;
           for (size_t b = 0; b < blocks; ++b)
             if (t[b * 8 + ph]) v.push_back(static_cast<double>(t[b * 8 + ph] - t0) * 1e-3);

@@ -227,14 +227,7 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
 
 template <int J>
 __device__ __forceinline__ void warp_load_row(const EpilogueArgs& a, int64_t row, float (&l)[J]) {
-  const int lane = threadIdx.x % 32;
-  const int E = static_cast<int>(a.params.experts);
-  const float* L = a.logits + row * a.params.experts;
-#pragma unroll
-  for (int j = 0; j < J; ++j) {
-    const int e = lane + 32 * j;
-    l[j] = e < E ? L[e] : 0.0f;
-  }
+  warp_load_logits<J>(a.logits + row * a.params.experts, a.params.experts, l);
 }
 
 // Everything the epilogue does for a row of sqrtsoftplus/sigmoid logits held in registers (l[j] of
@@ -243,24 +236,9 @@ __device__ __forceinline__ void warp_load_row(const EpilogueArgs& a, int64_t row
 template <int J>
 __device__ __forceinline__ void warp_route_loaded_row(const EpilogueArgs& a, int64_t row, const float (&l)[J],
                                                       ScreenScratch& scratch) {
-  const int lane = threadIdx.x % 32;
   const epilogue::Params& p = a.params;
-  const int E = static_cast<int>(p.experts);
-  // Finite iff no exponent field is all ones: one max over the exponent bits, not a test per element.
-  uint32_t exponents = 0u;
-#pragma unroll
-  for (int j = 0; j < J; ++j)
-    if (lane + 32 * j < E) exponents = max(exponents, __float_as_uint(l[j]) & 0x7F800000u);
-  const bool finite = exponents != 0x7F800000u;
-  if (a.logits_out) {
-    float* out = a.logits_out + row * p.experts;
-#pragma unroll
-    for (int j = 0; j < J; ++j)
-      if (lane + 32 * j < E) out[lane + 32 * j] = fmath::canonicalize(l[j]);
-  }
-  warp_count_nonfinite(a, row, finite);
-  if (a.screen && p.groups == 1 && __all_sync(kFullWarpMask, finite) && warp_route_row_screened<J>(a, row, l, scratch))
-    return;
+  const bool finite = warp_note_logits<J>(a, row, l);
+  if (a.screen && p.groups == 1 && finite && warp_route_row_screened<J>(a, row, l, scratch)) return;
   float act[J];
 #pragma unroll
   for (int j = 0; j < J; ++j) epilogue::activate_row(&l[j], 1, p.score, &act[j]);
