@@ -26,7 +26,8 @@
 // completes a row block (the last of its gx expert blocks) resets that field and routes those rows,
 // one warp per row: the row is copied (L2 loads) into the warp's shared buffer, then
 // warp_select_row (after the row's non-finite count) or warp_route_row — the epilogue's own code,
-// so the outputs are the CPU's bits given these logits. The selection reads the bias from shared
+// so the outputs are the CPU's bits given these logits (groups of exactly 32 experts take the
+// standalone kernel's group register path, as that kernel does). The selection reads the bias from shared
 // memory (its dependent loop would otherwise wait on L2 for every expert); every block prefetches
 // it there with its first slice, as any block may turn out to be the last. The counter holds one 8-bit field per row
 // block (<= 4 row blocks, <= 255 expert blocks each) or one 32-bit field; it is zero again after
@@ -228,12 +229,16 @@ __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g,
     for (int e = lane; e < E; e += 32) rowbuf[e] = __ldcg(src + e);  // other blocks wrote it: via L2
     __syncwarp();
     if (r == 0) trace_point(g, 7);
-    if (g.act_in_gemm) {
-      if (a.epi.nonfinite) {  // act_in_gemm with a count implies logits_out (see plan())
-        bool finite = true;
-        for (int e = lane; e < E; e += 32) finite = finite && fmath::is_finite(__ldcg(a.epi.logits_out + row * E + e));
-        warp_count_nonfinite(epi, row, finite);
-      }
+    if (g.act_in_gemm && a.epi.nonfinite) {  // act_in_gemm with a count implies logits_out (see plan())
+      bool finite = true;
+      for (int e = lane; e < E; e += 32) finite = finite && fmath::is_finite(__ldcg(a.epi.logits_out + row * E + e));
+      warp_count_nonfinite(epi, row, finite);
+    }
+    if (group_register_path_applies(epi)) {  // groups of 32 experts (DeepSeek-V3): registers, not lists
+      with_register_width(E, [&](auto width) {
+        warp_route_row_registers<decltype(width)::value, true>(epi, row, rowbuf, g.act_in_gemm);
+      });
+    } else if (g.act_in_gemm) {
       warp_select_row(epi, row, rowbuf, *scratch);
     } else {
       warp_route_row(epi, row, rowbuf, *scratch);
@@ -566,6 +571,8 @@ void decode_route_hook(const DecodeTestCall& c) {
   a.epi.hash_table = c.hash_table;
   a.epi.hash_table_i64 = c.hash_table_i64;
   a.epi.nonfinite = c.nonfinite;
+  a.epi.screen = activation_screen_on();  // the library's defaults, so the tests run what routers run
+  a.epi.group_registers = group_registers_on();
   a.grid_counter = c.grid_counter;
   decode_route(c.mode, a, static_cast<cudaStream_t>(c.stream));
 }

@@ -341,9 +341,10 @@ __device__ __forceinline__ void warp_select_registers(const EpilogueArgs& a, int
 
 // `activated`: L holds the activations already (select only). Otherwise L holds the logits:
 // logits_out copy, non-finite count and activation first (softmax in lane 0, sequential).
-// Fresh: group slots (EpilogueArgs::group_registers) for group-limited rows. Only the standalone
-// epilogue kernel instantiates it (inlined into the decode router's 20 kernel instances it would add
-// minutes of compile time each); that kernel's screened path is epilogue_screened.cuh.
+// Fresh: group slots (EpilogueArgs::group_registers) for group-limited rows. Instantiated by the
+// standalone epilogue kernel and by the decode router's tail, which is compiled once (noinline) for
+// all its kernel instances; inlined into each instance it would add minutes of compile time. The
+// standalone kernel's screened path is epilogue_screened.cuh.
 template <int J, bool Fresh = false>
 __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, int64_t row, float* L,
                                                          bool activated) {
@@ -372,7 +373,8 @@ __host__ __device__ __forceinline__ bool register_path_applies(const EpilogueArg
   return !a.token_ids && a.params.groups == 1;
 }
 
-// The register path for groups of 32 experts (warp_group_slots): standalone epilogue kernel only.
+// The register path for groups of 32 experts (warp_group_slots): standalone epilogue kernel and
+// decode tail (the fused bf16 router keeps the list path).
 __host__ __device__ __forceinline__ bool group_register_path_applies(const EpilogueArgs& a) {
   return !a.token_ids && a.group_registers && group_slots_apply(a.params);
 }
