@@ -78,6 +78,7 @@ struct Geom {
   bool act_in_gemm;       // owners store activations (else logits)
   bool vec;               // 4-element vector staging is aligned
   bool w_async;           // bf16 W staged by 16-byte cp.async (H % 8 == 0, W 16-byte aligned)
+  bool x_async;           // bf16 x staged by 16-byte cp.async (H and the row stride % 8 == 0, aligned)
   unsigned long long* trace;  // test hook: per-block phase timestamps, or nullptr
 };
 
@@ -103,13 +104,8 @@ __device__ __forceinline__ float round_to_bf16(float f) {
   return bf16_bits_to_float(b & 0xFFFFu);
 }
 
-// Four consecutive elements (16- or 8-byte aligned by the caller's vec check).
+// Four consecutive floats (16-byte aligned by the caller's vec check).
 __device__ __forceinline__ float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
-__device__ __forceinline__ float4 load4(const uint16_t* p) {
-  const uint2 u = *reinterpret_cast<const uint2*>(p);
-  return make_float4(bf16_bits_to_float(u.x & 0xFFFFu), bf16_bits_to_float(u.x >> 16),
-                     bf16_bits_to_float(u.y & 0xFFFFu), bf16_bits_to_float(u.y >> 16));
-}
 __device__ __forceinline__ float load1(const float* p) { return *p; }
 __device__ __forceinline__ float load1(const uint16_t* p) { return bf16_bits_to_float(*p); }
 
@@ -234,9 +230,14 @@ __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g,
       for (int e = lane; e < E; e += 32) finite = finite && fmath::is_finite(__ldcg(a.epi.logits_out + row * E + e));
       warp_count_nonfinite(epi, row, finite);
     }
-    if (group_register_path_applies(epi)) {  // groups of 32 experts (DeepSeek-V3): registers, not lists
+    if (g.act_in_gemm && group_register_path_applies(epi)) {
+      // Groups of 32 experts (DeepSeek-V3): selection in registers, not lists. Selection only (the
+      // owners activated): instances with the activation inlined J times took ptxas ~15 min.
       with_register_width(E, [&](auto width) {
-        warp_route_row_registers<decltype(width)::value, true>(epi, row, rowbuf, g.act_in_gemm);
+        constexpr int J = decltype(width)::value;
+        float act[J];
+        warp_load_logits<J>(rowbuf, E, act);  // the row's activations (0 past E)
+        warp_select_registers<J, true>(epi, row, act);
       });
     } else if (g.act_in_gemm) {
       warp_select_row(epi, row, rowbuf, *scratch);
@@ -247,6 +248,19 @@ __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g,
   }
   __syncthreads();
   trace_point(g, 6);
+}
+
+// An owner's output: the activation (what warp_activate_row does for this element) or the logit.
+// Not inlined: the exact activation is long and the same in every kernel instance.
+__device__ __noinline__ void decode_store_output(const FusedRouteArgs& a, bool act_in_gemm, int64_t idx, float total) {
+  if (act_in_gemm) {
+    if (a.epi.logits_out) a.epi.logits_out[idx] = fmath::canonicalize(total);
+    float act;
+    epilogue::activate_row(&total, 1, a.epi.params.score, &act);
+    a.epi.logits[idx] = act;
+  } else {
+    a.epi.logits[idx] = total;
+  }
 }
 
 template <class XIn, bool kBf16, int R, int XT>
@@ -269,8 +283,12 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
   const int S = g.s;
   float* bias_s = smem;                    // [E]: the tail's bias, prefetched now
   float* work = smem + g.bias_floats;      // the GEMM's slices, later the tail's row buffers
-  float* xs = work;                        // [g.rb][S][kPad]
-  WT* ws = reinterpret_cast<WT*>(xs + g.rb * S * kPad);                       // [g.eb][S][kPadW]
+  // x in shared memory: bf16 x as its raw bits (exact when widened), f32 x as floats (rounded to
+  // bf16 values in bf16 mode).
+  using XS = XIn;
+  constexpr int kPadX = sizeof(XIn) == 2 ? kPadBf16 : kPad;
+  XS* xs = reinterpret_cast<XS*>(work);                                       // [g.rb][S][kPadX]
+  WT* ws = reinterpret_cast<WT*>(xs + g.rb * S * kPadX);                      // [g.eb][S][kPadW]
   float* part = reinterpret_cast<float*>(ws + static_cast<size_t>(g.eb) * S * kPadW);  // [g.rb * g.eb][S + 1]
   const int owners = rb * eb;
   const int own_r = tid / eb, own_e = tid - (tid / eb) * eb;
@@ -289,20 +307,22 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
     const int sc = min(S, chunks - c0);
     const int k0 = c0 * kChunk;
     const int klen = min(sc * kChunk, H - k0);
-    if constexpr (!kBf16) {  // W copied as is: asynchronously (and x too when it is f32)
-      if (g.vec) {
-        stage_rows_async(wrows, static_cast<int64_t>(H), eb, k0, klen, S, ws);
-        if constexpr (sizeof(XIn) == 4)
-          stage_rows_async(reinterpret_cast<const float*>(xrows), a.x.ld, rb, k0, klen, S, xs);
-        else
-          stage_rows<8, false>(xrows, a.x.ld, rb, k0, klen, S, true, xs);
-      } else {
-        stage_rows<8, false>(xrows, a.x.ld, rb, k0, klen, S, false, xs);
-        stage_rows<16, false>(wrows, static_cast<int64_t>(H), eb, k0, klen, S, false, ws);
-      }
-    } else {  // W's bf16 bits as they are; x rounded to bf16 (as the CPU's bf16 mode) while staged
+    // W: f32 copied as is (cp.async when aligned), or the bf16 bits as they are.
+    if constexpr (!kBf16) {
+      if (g.vec) stage_rows_async(wrows, static_cast<int64_t>(H), eb, k0, klen, S, ws);
+      else stage_rows<16, false>(wrows, static_cast<int64_t>(H), eb, k0, klen, S, false, ws);
+    } else {
       stage_rows_bf16(wrows, static_cast<int64_t>(H), eb, k0, klen, S, g.w_async, ws);
-      stage_rows<8, sizeof(XIn) == 4>(xrows, a.x.ld, rb, k0, klen, S, g.vec, xs);
+    }
+    // x: bf16 bits as they are; f32 as is (cp.async when aligned) or, in bf16 mode, rounded to bf16
+    // (as the CPU's bf16 mode) on its way through registers.
+    if constexpr (sizeof(XIn) == 2) {
+      stage_rows_bf16(xrows, a.x.ld, rb, k0, klen, S, g.x_async, xs);
+    } else if constexpr (!kBf16) {
+      if (g.vec) stage_rows_async(xrows, a.x.ld, rb, k0, klen, S, xs);
+      else stage_rows<8, false>(xrows, a.x.ld, rb, k0, klen, S, false, xs);
+    } else {
+      stage_rows<8, true>(xrows, a.x.ld, rb, k0, klen, S, g.vec, xs);
     }
     __pipeline_commit();
     __pipeline_wait_prior(0);
@@ -312,10 +332,10 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
     for (int it = tid; it < items; it += kThreads) {
       const int ci = it % sc, rest = it / sc;
       const int rg = rest % rgroups, eg = rest / rgroups;
-      const float* xp[R];
+      const XS* xp[R];
       const WT* wp[XT];
 #pragma unroll
-      for (int i = 0; i < R; ++i) xp[i] = xs + (min(rg * R + i, rb - 1) * S + ci) * kPad;
+      for (int i = 0; i < R; ++i) xp[i] = xs + (min(rg * R + i, rb - 1) * S + ci) * kPadX;
 #pragma unroll
       for (int j = 0; j < XT; ++j) wp[j] = ws + (min(eg * XT + j, eb - 1) * S + ci) * kPadW;
       float acc[R][XT];
@@ -344,7 +364,7 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
 #pragma unroll
           for (int i = 0; i < R; ++i)
 #pragma unroll
-            for (int j = 0; j < XT; ++j) acc[i][j] = fmaf(xp[i][kk], load1(wp[j] + kk), acc[i][j]);
+            for (int j = 0; j < XT; ++j) acc[i][j] = fmaf(load1(xp[i] + kk), load1(wp[j] + kk), acc[i][j]);
       }
 #pragma unroll
       for (int i = 0; i < R; ++i)
@@ -367,17 +387,8 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
   }
 
   trace_point(g, 3);
-  if (tid < owners) {
-    const int64_t idx = static_cast<int64_t>(row0 + own_r) * E + (e0 + own_e);
-    if (g.act_in_gemm) {  // what warp_activate_row does for this element
-      if (a.epi.logits_out) a.epi.logits_out[idx] = fmath::canonicalize(total);
-      float act;
-      epilogue::activate_row(&total, 1, a.epi.params.score, &act);
-      a.epi.logits[idx] = act;
-    } else {
-      a.epi.logits[idx] = total;
-    }
-  }
+  if (tid < owners)
+    decode_store_output(a, g.act_in_gemm, static_cast<int64_t>(row0 + own_r) * E + (e0 + own_e), total);
 
   // Completion: the last expert block of this row block runs the tail.
   __threadfence();
@@ -432,7 +443,7 @@ DeviceLimits device_limits() {
 }
 
 Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_gemm, bool vec, bool bf16,
-          bool w_async) {
+          bool w_async, bool x_bf16, bool x_async) {
   const int sms = dl.sms;
   const int n = static_cast<int>(n64), E = static_cast<int>(E64), H = static_cast<int>(H64);
   const int chunks = (H + kChunk - 1) / kChunk;
@@ -455,17 +466,18 @@ Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_ge
   const int budget = std::min(g_budget_override.load() > 0 ? g_budget_override.load() : kDefaultBudget,
                               dl.smem_optin - 64) - bias_floats * 4;
   const int w_chunk_bytes = bf16 ? kPadBf16 * 2 : kPad * 4;
-  const int per_chunk = rb * kPad * 4 + eb * w_chunk_bytes + rb * eb * 4;
+  const int x_chunk_bytes = x_bf16 ? kPadBf16 * 2 : kPad * 4;
+  const int per_chunk = rb * x_chunk_bytes + eb * w_chunk_bytes + rb * eb * 4;
   int s = std::max(1, std::min(chunks, (budget - rb * eb * 4) / per_chunk));
   const int slices = (chunks + s - 1) / s;
   s = (chunks + slices - 1) / slices;
-  const size_t gemm_bytes = static_cast<size_t>(rb) * s * kPad * 4 + static_cast<size_t>(eb) * s * w_chunk_bytes +
+  const size_t gemm_bytes = static_cast<size_t>(rb) * s * x_chunk_bytes + static_cast<size_t>(eb) * s * w_chunk_bytes +
                             static_cast<size_t>(rb) * eb * (s + 1) * 4;
   const size_t tail_bytes = static_cast<size_t>((kWarps * E + 3) / 4 * 4) * 4 + kWarps * sizeof(WarpRowScratch);
   p.smem = static_cast<size_t>(bias_floats) * 4 + std::max(gemm_bytes, tail_bytes);
   p.carveout = static_cast<int>(std::min<int64_t>(
       100, (static_cast<int64_t>(p.smem) + 2048) * 100 / dl.smem_per_sm + 1));
-  p.g = Geom{rb, eb, s, bias_floats, p.gy > 1 ? 8 : 32, act_in_gemm, vec, w_async, g_trace.load()};
+  p.g = Geom{rb, eb, s, bias_floats, p.gy > 1 ? 8 : 32, act_in_gemm, vec, w_async, x_async, g_trace.load()};
   // Register tile per item (R rows x XT experts of independent chains): rows first (x reuse across
   // experts pays with several rows); with few rows, enough experts per item that the block's
   // threads take every chain in one round (at n = 1 a round is a 64-step dependent chain, so fewer,
@@ -476,7 +488,9 @@ Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_ge
     p.XT = eb >= 4 ? 4 : eb >= 2 ? 2 : 1;
   } else {
     p.XT = 1;
-    while (p.XT < 4 && p.XT < eb && static_cast<int64_t>(s) * rgroups * ((eb + p.XT - 1) / p.XT) > kThreads)
+    // (XT <= 2 below four rows: every (R, XT) pair is a kernel instance, each minutes of ptxas.)
+    const int max_xt = p.R == 4 ? 4 : 2;
+    while (p.XT < max_xt && p.XT < eb && static_cast<int64_t>(s) * rgroups * ((eb + p.XT - 1) / p.XT) > kThreads)
       p.XT *= 2;
   }
   return p;
@@ -498,10 +512,8 @@ void launch_tile(const FusedRouteArgs& a, const Plan& p, cudaStream_t stream) {
   if (p.R == 4 && p.XT == 4) return launch_one<XIn, kBf16, 4, 4>(a, p, stream);
   if (p.R == 4 && p.XT == 2) return launch_one<XIn, kBf16, 4, 2>(a, p, stream);
   if (p.R == 4 && p.XT == 1) return launch_one<XIn, kBf16, 4, 1>(a, p, stream);
-  if (p.R == 2 && p.XT == 4) return launch_one<XIn, kBf16, 2, 4>(a, p, stream);
   if (p.R == 2 && p.XT == 2) return launch_one<XIn, kBf16, 2, 2>(a, p, stream);
   if (p.R == 2) return launch_one<XIn, kBf16, 2, 1>(a, p, stream);
-  if (p.XT == 4) return launch_one<XIn, kBf16, 1, 4>(a, p, stream);
   if (p.XT == 2) return launch_one<XIn, kBf16, 1, 2>(a, p, stream);
   return launch_one<XIn, kBf16, 1, 1>(a, p, stream);
 }
@@ -512,6 +524,10 @@ bool act_in_gemm_for(const EpilogueArgs& e) {
 
 bool w_async_ok(const FusedRouteArgs& a) {
   return a.hidden % 8 == 0 && reinterpret_cast<uintptr_t>(a.w_bf16) % 16 == 0;
+}
+
+bool x_async_ok(const FusedRouteArgs& a) {
+  return a.x.bf16 && a.hidden % 8 == 0 && a.x.ld % 8 == 0 && reinterpret_cast<uintptr_t>(a.x.data) % 16 == 0;
 }
 
 bool vec_ok(const FusedRouteArgs& a, GemmMode mode) {
@@ -536,7 +552,7 @@ void decode_route(GemmMode mode, const FusedRouteArgs& a, cudaStream_t stream) {
          " H=", a.hidden);
   const bool bf16 = mode == GemmMode::Bf16;
   const Plan p = plan(a.n, a.experts, a.hidden, device_limits(), act_in_gemm_for(a.epi), vec_ok(a, mode), bf16,
-                      bf16 && w_async_ok(a));
+                      bf16 && w_async_ok(a), a.x.bf16, x_async_ok(a));
   if (a.x.bf16) {
     if (bf16) launch_tile<uint16_t, true>(a, p, stream); else launch_tile<uint16_t, false>(a, p, stream);
   } else {
@@ -586,14 +602,15 @@ void set_decode_tiling(const DecodeTiling& t) {
 void set_decode_trace(unsigned long long* device_buffer) { g_trace.store(device_buffer); }
 
 void decode_grid(int64_t n, int64_t experts, int64_t hidden, int* gx, int* gy) {
-  const Plan p = plan(n, experts, hidden, device_limits(), true, hidden % 4 == 0, false, false);
+  const Plan p = plan(n, experts, hidden, device_limits(), true, hidden % 4 == 0, false, false, false, false);
   *gx = p.gx;
   *gy = p.gy;
 }
 
 std::string decode_plan_string(GemmMode mode, int64_t n, int64_t experts, int64_t hidden) {
   const bool bf16 = mode == GemmMode::Bf16;
-  const Plan p = plan(n, experts, hidden, device_limits(), true, hidden % 4 == 0, bf16, bf16 && hidden % 8 == 0);
+  const Plan p = plan(n, experts, hidden, device_limits(), true, hidden % 4 == 0, bf16, bf16 && hidden % 8 == 0, true,
+                      hidden % 8 == 0);
   char buf[240];
   std::snprintf(buf, sizeof buf, "grid %dx%d, %d rows x %d experts per block, %d chunks per slice, "
                 "tile %dx%d, %zu B shared, carveout %d%%", p.gx, p.gy, p.g.rb, p.g.eb, p.g.s, p.R, p.XT,
