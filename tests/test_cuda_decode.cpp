@@ -409,6 +409,42 @@ TEST_CASE("decode router, fp32 and bf16: epilogue bit-exact on own logits, ids e
   }
 }
 
+// Small shapes for compute-sanitizer (memcheck, racecheck, synccheck, initcheck run the [sanitize]
+// subset): every staging path (cp.async f32, raw bf16 cp.async, register batches, scalar), the bias
+// prefetch, the tail's register, group-register and list paths, several slices and row blocks.
+TEST_CASE("decode router: sanitizer subset, every mode on small shapes", "[cuda][decode][sanitize]") {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  const std::vector<RouterConfig> configs = {
+      make_cfg(200, 72, 5, ScoreFn::SqrtSoftplus),     // short last chunk
+      make_cfg(256, 64, 4, ScoreFn::Sigmoid, 2, 1),    // groups of 32: group register path
+      make_cfg(136, 48, 6, ScoreFn::Sigmoid, 12, 3),   // other groups: list path; H % 8 == 0
+      make_cfg(130, 40, 3, ScoreFn::Softmax),          // H % 4 != 0: scalar staging
+  };
+  uint64_t seed = 12000;
+  for (const RouterConfig& cfg : configs) {
+    auto cpu = make_router(cfg, Device::Cpu);
+    for (const cd::DecodeTiling& tiling : {cd::DecodeTiling{}, cd::DecodeTiling{2, 5, 4 * 1024}}) {
+      TilingScope scope(tiling);
+      for (int64_t n : {1, 5}) {
+        ++seed;
+        ref::Problem p = ref::generate(cfg, n, ref::InputKind::Random, seed, seed % 2 ? DType::BF16 : DType::F32,
+                                       seed % 3 != 0);
+        check_canonical(*cpu, p, seed, "sanitize " + describe(cfg));
+        for (GemmMode mode : {GemmMode::Fp32, GemmMode::Bf16}) {
+          Options o;
+          o.mode = mode;
+          DecodeCall call(p, o);
+          call.run();
+          const Outputs got = call.collect();
+          const Outputs want = host_epilogue(p, got.logits);
+          require_same(got, want, false, false,
+                       "sanitize " + describe(cfg) + " " + to_string(mode) + " n=" + std::to_string(n));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("decode router: graph capture and replay equal direct calls, the grid counter stays zero",
           "[cuda][decode][graph]") {
   SKIP_WITHOUT_CUDA_DEVICE();
@@ -478,7 +514,9 @@ TEST_CASE("decode router: per-phase time breakdown (diagnostic)", "[.][cuda][dec
         std::printf("decode %s %s n=%lld: %s\n  phase (us after the first start): min / median / max over %zu blocks\n",
                     name, to_string(mode), static_cast<long long>(n),
                     cd::decode_plan_string(mode, n, cfg.experts, cfg.hidden).c_str(), blocks);
-        for (int ph = 0; ph < 7; ++ph) {
+        // 0 start, 1 first slice staged, 2 its chains, 3 GEMM done, 4 outputs stored, 5 counter,
+        // then in the tail block: 7 row loaded (L2), 6 end.
+        for (int ph = 0; ph < 8; ++ph) {
           std::vector<double> v;
           for (size_t b = 0; b < blocks; ++b)
             if (t[b * 8 + ph]) v.push_back(static_cast<double>(t[b * 8 + ph] - t0) * 1e-3);

@@ -68,8 +68,10 @@ inline constexpr float kScreenLn2 = 0.693147182464599609375f;
 // range (an overflowing exp for l > 20) are discarded by the selects, never combined.
 __device__ __forceinline__ float screen_sqrtsoftplus(float l) {
   const bool low = l < -20.0f;
-  const float e = screen_ex2((low ? 0.5f * l : l) * kScreenLog2e);
-  const float series = e * (1.0f - e * (0.5f - e * 0.333333343f));
+  const float e = screen_ex2(l * (low ? 0.5f * kScreenLog2e : kScreenLog2e));
+  // fmaf spelled out: device code is built with --fmad=false (the contract's arithmetic must not
+  // be contracted), which would otherwise make this series five instructions instead of three.
+  const float series = e * fmaf(-e, fmaf(-e, 0.333333343f, 0.5f), 1.0f);
   const float softplus = e < 0x1p-6f ? series : screen_lg2(1.0f + e) * kScreenLn2;
   const float root = screen_sqrt(l <= 20.0f ? softplus : l);  // l > 20, +inf and NaN: sqrt(l)
   return low ? e : root;

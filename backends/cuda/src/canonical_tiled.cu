@@ -36,11 +36,9 @@
 #include "canonical_tiled.hpp"
 
 #include <algorithm>
-#include <memory>
-#include <mutex>
-#include <vector>
 
 #include "cuda_check.hpp"
+#include "per_device_cache.hpp"
 #include "moerouter/config.hpp"
 
 namespace moerouter::cuda::detail {
@@ -286,23 +284,17 @@ void make_plans(KernelPlan (&plan)[kShapeCount], size_t optin) {
 
 // Per device, measured once (the function attribute is per device context too).
 const DevicePlans& plans_for_current_device() {
-  static std::mutex mutex;
-  static std::vector<std::unique_ptr<DevicePlans>> by_device;
-  int device = 0;
-  check(cudaGetDevice(&device), "cudaGetDevice");
-  std::lock_guard<std::mutex> lock(mutex);
-  if (static_cast<size_t>(device) >= by_device.size()) by_device.resize(device + 1);
-  if (!by_device[device]) {
-    auto d = std::make_unique<DevicePlans>();
+  static PerDeviceCache<DevicePlans> cache;
+  return cache.get([](int device) {
+    DevicePlans d;
     int optin = 0;
-    check(cudaDeviceGetAttribute(&d->sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+    check(cudaDeviceGetAttribute(&d.sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
     check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
           "cudaDeviceGetAttribute");
-    make_plans<float>(d->plan[0], static_cast<size_t>(optin));
-    make_plans<uint16_t>(d->plan[1], static_cast<size_t>(optin));
-    by_device[device] = std::move(d);
-  }
-  return *by_device[device];
+    make_plans<float>(d.plan[0], static_cast<size_t>(optin));
+    make_plans<uint16_t>(d.plan[1], static_cast<size_t>(optin));
+    return d;
+  });
 }
 
 // Estimated time ~ (blocks on the busiest SM) x (work of one block) / (tile efficiency): the tile

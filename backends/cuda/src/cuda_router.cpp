@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -63,12 +64,33 @@ int64_t read_device_index(const TensorView& t, int64_t i) {
 // epilogue version (those tests exercise the unfused pieces).
 enum class FusedPath { None, Decode, Bf16 };
 
+// Rows up to which gemm=bf16 takes the decode router rather than cuBLAS + the epilogue kernel. The
+// default is the crossover measured on the H100 (NOTES.md, 2026-12-07); the environment variable
+// MOEROUTER_BF16_DECODE_MAX_ROWS (an integer 0..64; 0 = never) overrides it, so the crossover can be
+// re-measured on another device with `moerouter bench` under each value. Read once per process.
+constexpr int64_t kBf16DecodeMaxRowsDefault = 0;
+
+int64_t bf16_decode_max_rows() {
+  static const int64_t rows = [] {
+    const char* v = std::getenv("MOEROUTER_BF16_DECODE_MAX_ROWS");
+    if (!v || !*v) return kBf16DecodeMaxRowsDefault;
+    char* end = nullptr;
+    const long parsed = std::strtol(v, &end, 10);
+    if (*end != '\0' || parsed < 0 || parsed > kDecodeMaxRows)
+      fail(ErrorCode::InvalidArgument, "MOEROUTER_BF16_DECODE_MAX_ROWS: expected an integer in 0..", kDecodeMaxRows,
+           ", got '", v, "'");
+    return static_cast<int64_t>(parsed);
+  }();
+  return rows;
+}
+
 FusedPath fused_path_for(GemmMode mode, int64_t n, int64_t E, int64_t H, const XView& x, bool validate) {
   if (validate || n <= 0 || canonical_override() != CanonicalKernel::Auto || epilogue_overridden())
     return FusedPath::None;
   // Decode where it measured faster than the unfused path (H100, 2026-11-25): canonical at every
   // n <= 64 (3-12x), fp32 up to n = 4 (cuBLAS wins from 16 rows); bf16 never (cuBLAS + epilogue won).
-  const bool decode_wins = mode == GemmMode::Canonical || (mode == GemmMode::Fp32 && n <= 4);
+  const bool decode_wins = mode == GemmMode::Canonical || (mode == GemmMode::Fp32 && n <= 4) ||
+                           (mode == GemmMode::Bf16 && n <= bf16_decode_max_rows());
   if (decode_wins && decode_route_supports(mode, n, E, H)) return FusedPath::Decode;
   if (mode == GemmMode::Bf16 && bf16_fused_supports(n, E, H, x)) return FusedPath::Bf16;
   return FusedPath::None;

@@ -8,9 +8,10 @@
 // any global scratch (DESIGN.md §2: a chunk sum is a 64-step fmaf chain from +0.0f in ascending
 // k; the total is c0 + c1 + ... left to right). K goes in slices of `s` chunks: the block stages
 // the slice of its x rows and of its weight rows in shared memory (coalesced, all loads in flight
-// at once: cp.async for plain f32 copies, else register batches), then each thread takes items (chunk, R rows, XT experts) and runs the R x XT chunk
-// chains side by side (independent fmaf chains, float4 shared loads; a short last chunk stops at
-// H), chunk sums go to shared memory, and one owner thread per output folds the slice's chunk
+// at once: cp.async for f32 copies and for the bf16 weights' raw bits, else register batches), then
+// each thread takes items (chunk, R rows, XT experts) and runs the R x XT chunk chains side by side
+// (independent fmaf chains, 16-byte shared loads; a short last chunk stops at H), chunk sums go to
+// shared memory, and one owner thread per output folds the slice's chunk
 // sums into its running total in ascending chunk order. The grid is sized to ~one block per SM;
 // blocks split the experts (and, for n > 16, the rows), so W is read about once (from L2 under
 // graph replay) and x once per expert block.
@@ -25,8 +26,10 @@
 // completes a row block (the last of its gx expert blocks) resets that field and routes those rows,
 // one warp per row: the row is copied (L2 loads) into the warp's shared buffer, then
 // warp_select_row (after the row's non-finite count) or warp_route_row — the epilogue's own code,
-// so the outputs are the CPU's bits given these logits. The bias is first copied to shared memory
-// (the selection's dependent loop would otherwise wait on L2 for every expert). The counter holds one 8-bit field per row
+// so the outputs are the CPU's bits given these logits (groups of exactly 32 experts take the
+// standalone kernel's group register path, as that kernel does). The selection reads the bias from shared
+// memory (its dependent loop would otherwise wait on L2 for every expert); every block prefetches
+// it there with its first slice, as any block may turn out to be the last. The counter holds one 8-bit field per row
 // block (<= 4 row blocks, <= 255 expert blocks each) or one 32-bit field; it is zero again after
 // every launch, so graph replays need no reset.
 //
@@ -45,6 +48,7 @@
 #include "cuda_check.hpp"
 #include "decode_route.hpp"
 #include "decode_route_testing.hpp"
+#include "per_device_cache.hpp"
 #include "epilogue_device.cuh"
 #include "kernels.hpp"
 #include "moerouter/config.hpp"
@@ -60,16 +64,21 @@ constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 constexpr int kChunk = kCanonicalChunk;
 static_assert(kChunk == 64, "the staging layout is built around contract version 1 (C = 64)");
-// Shared-memory stride of one chunk (floats): 16-byte aligned rows, and consecutive chunks 4 banks
-// apart so the float4 loads of 8 lanes on 8 consecutive chunks hit 32 distinct banks.
+// Shared-memory strides of one chunk, 16-byte aligned rows: fp32 68 floats (272 B), bf16 72 halves
+// (144 B). Both are 4 banks (mod 32) apart from chunk to chunk, so the 16-byte reads of 8 lanes on
+// 8 consecutive chunks (one phase of a 128-bit shared load) hit 32 distinct banks.
 constexpr int kPad = kChunk + 4;
+constexpr int kPadBf16 = kChunk + 8;
 constexpr int kMaxRowsPerBlock = 16;
 
 struct Geom {
   int rb, eb, s;          // rows, experts per block; chunks per slice
+  int bias_floats;        // shared floats reserved in front for the bias (E rounded up to 4)
   int field_bits;         // bits of a.grid_counter per row block (8 or 32)
   bool act_in_gemm;       // owners store activations (else logits)
   bool vec;               // 4-element vector staging is aligned
+  bool w_async;           // bf16 W staged by 16-byte cp.async (H % 8 == 0, W 16-byte aligned)
+  bool x_async;           // bf16 x staged by 16-byte cp.async (H and the row stride % 8 == 0, aligned)
   unsigned long long* trace;  // test hook: per-block phase timestamps, or nullptr
 };
 
@@ -95,20 +104,29 @@ __device__ __forceinline__ float round_to_bf16(float f) {
   return bf16_bits_to_float(b & 0xFFFFu);
 }
 
-// Four consecutive elements (16- or 8-byte aligned by the caller's vec check).
+// Four consecutive floats (16-byte aligned by the caller's vec check).
 __device__ __forceinline__ float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
-__device__ __forceinline__ float4 load4(const uint16_t* p) {
-  const uint2 u = *reinterpret_cast<const uint2*>(p);
-  return make_float4(bf16_bits_to_float(u.x & 0xFFFFu), bf16_bits_to_float(u.x >> 16),
-                     bf16_bits_to_float(u.y & 0xFFFFu), bf16_bits_to_float(u.y >> 16));
-}
 __device__ __forceinline__ float load1(const float* p) { return *p; }
 __device__ __forceinline__ float load1(const uint16_t* p) { return bf16_bits_to_float(*p); }
 
-// Stages `rows` rows of src (row stride ld) over k in [k0, k0 + klen) into dst[row][chunk][kPad].
-// Elements past H in a short last chunk are left as they are: the chains stop at H. Each thread
-// issues U loads before storing any, so a block keeps U x 4 KB (vector path) in flight: at n = 1
-// staging is the kernel's whole cost, and it is latency-bound without that.
+// Eight consecutive staged elements as floats (16-byte aligned shared memory).
+__device__ __forceinline__ void load8(const float* p, float (&v)[8]) {
+  const float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
+  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
+__device__ __forceinline__ void load8(const uint16_t* p, float (&v)[8]) {
+  const uint4 u = *reinterpret_cast<const uint4*>(p);
+  const uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    v[2 * i] = bf16_bits_to_float(w[i] & 0xFFFFu);
+    v[2 * i + 1] = bf16_bits_to_float(w[i] >> 16);
+  }
+}
+
+// Stages `rows` rows of src (row stride ld) over k in [k0, k0 + klen) into dst[row][chunk][kPad]
+// as floats. Elements past H in a short last chunk are left as they are: the chains stop at H. Each
+// thread issues U loads before storing any, so a block keeps U x 4 KB (vector path) in flight.
 template <int U, bool kRound, class T>
 __device__ __forceinline__ void stage_rows(const T* __restrict__ src, int64_t ld, int rows, int k0,
                                            int klen, int s, bool vec, float* __restrict__ dst) {
@@ -161,12 +179,97 @@ __device__ __forceinline__ void stage_rows_async(const float* __restrict__ src, 
   }
 }
 
+// bf16 weight rows staged as bf16 bits into dst[row][chunk][kPadBf16] (widened when read): half
+// the bytes of the f32 staging, all in flight at once by 16-byte cp.async when `async` (klen and
+// every row start multiples of 8 elements), else element by element.
+__device__ __forceinline__ void stage_rows_bf16(const uint16_t* __restrict__ src, int64_t ld, int rows, int k0,
+                                                int klen, int s, bool async, uint16_t* __restrict__ dst) {
+  if (async) {
+    const int q = klen / 8, total = rows * q;
+    for (int i = threadIdx.x; i < total; i += kThreads) {
+      const int r = i / q, k = (i - r * q) * 8;
+      __pipeline_memcpy_async(dst + (r * s + k / kChunk) * kPadBf16 + k % kChunk, src + r * ld + k0 + k, 16);
+    }
+  } else {
+#pragma unroll 8
+    for (int i = threadIdx.x; i < rows * klen; i += kThreads) {
+      const int r = i / klen, k = i - r * klen;
+      dst[(r * s + k / kChunk) * kPadBf16 + k % kChunk] = src[r * ld + k0 + k];
+    }
+  }
+}
+
+// The tail of the block that completed a row block: routes its rows, one warp per row. Not inlined:
+// it is the same code for every kernel instance (and most of their compile time when inlined).
+// `a` is the kernel's __grid_constant__ parameter (read in place, not copied).
+__device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g, float* work, float* bias_s,
+                                         int row0, int rb) {
+  const int tid = threadIdx.x;
+  const int E = static_cast<int>(a.experts);
+  // The selection reads bias[e] once per expert in a loop whose iterations wait on each other: from
+  // global memory every read is an L2 round trip (measured: 10-20 us for one row), so it reads the
+  // shared copy every block prefetched at its start (the same values: the same bits come out).
+  EpilogueArgs epi = a.epi;
+  if (a.epi.params.bias) {
+    __pipeline_wait_prior(0);
+    __syncthreads();
+    epi.params.bias = bias_s;
+  }
+  const int warp = tid / 32, lane = tid % 32;
+  float* rowbuf = work + warp * E;
+  const int scratch_off = (kWarps * E + 3) / 4 * 4;
+  WarpRowScratch* scratch = reinterpret_cast<WarpRowScratch*>(work + scratch_off) + warp;
+  for (int r = warp; r < rb; r += kWarps) {
+    const int64_t row = row0 + r;
+    const float* src = a.epi.logits + row * E;
+    for (int e = lane; e < E; e += 32) rowbuf[e] = __ldcg(src + e);  // other blocks wrote it: via L2
+    __syncwarp();
+    if (r == 0) trace_point(g, 7);
+    if (g.act_in_gemm && a.epi.nonfinite) {  // act_in_gemm with a count implies logits_out (see plan())
+      bool finite = true;
+      for (int e = lane; e < E; e += 32) finite = finite && fmath::is_finite(__ldcg(a.epi.logits_out + row * E + e));
+      warp_count_nonfinite(epi, row, finite);
+    }
+    if (g.act_in_gemm && group_register_path_applies(epi)) {
+      // Groups of 32 experts (DeepSeek-V3): selection in registers, not lists. Selection only (the
+      // owners activated): instances with the activation inlined J times took ptxas ~15 min.
+      with_register_width(E, [&](auto width) {
+        constexpr int J = decltype(width)::value;
+        float act[J];
+        warp_load_logits<J>(rowbuf, E, act);  // the row's activations (0 past E)
+        warp_select_registers<J, true>(epi, row, act);
+      });
+    } else if (g.act_in_gemm) {
+      warp_select_row(epi, row, rowbuf, *scratch);
+    } else {
+      warp_route_row(epi, row, rowbuf, *scratch);
+    }
+    __syncwarp();
+  }
+  __syncthreads();
+  trace_point(g, 6);
+}
+
+// An owner's output: the activation (what warp_activate_row does for this element) or the logit.
+// Not inlined: the exact activation is long and the same in every kernel instance.
+__device__ __noinline__ void decode_store_output(const FusedRouteArgs& a, bool act_in_gemm, int64_t idx, float total) {
+  if (act_in_gemm) {
+    if (a.epi.logits_out) a.epi.logits_out[idx] = fmath::canonicalize(total);
+    float act;
+    epilogue::activate_row(&total, 1, a.epi.params.score, &act);
+    a.epi.logits[idx] = act;
+  } else {
+    a.epi.logits[idx] = total;
+  }
+}
+
 template <class XIn, bool kBf16, int R, int XT>
-__global__ void __launch_bounds__(kThreads) decode_route_kernel(FusedRouteArgs a, Geom g) {
+__global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_constant__ FusedRouteArgs a, Geom g) {
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
   __shared__ bool s_last;
-  using WT = typename std::conditional<kBf16, uint16_t, float>::type;
+  using WT = typename std::conditional<kBf16, uint16_t, float>::type;  // W in global and shared memory
+  constexpr int kPadW = kBf16 ? kPadBf16 : kPad;
   const WT* w = nullptr;
   if constexpr (kBf16) w = a.w_bf16; else w = a.w_f32;
   const XIn* x = static_cast<const XIn*>(a.x.data);
@@ -178,9 +281,15 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(FusedRouteArgs a
   const int eb = min(g.eb, E - e0), rb = min(g.rb, static_cast<int>(a.n) - row0);
   const int chunks = (H + kChunk - 1) / kChunk;
   const int S = g.s;
-  float* xs = smem;                        // [g.rb][S][kPad]
-  float* ws = xs + g.rb * S * kPad;        // [g.eb][S][kPad]
-  float* part = ws + g.eb * S * kPad;      // [g.rb * g.eb][S + 1] chunk sums
+  float* bias_s = smem;                    // [E]: the tail's bias, prefetched now
+  float* work = smem + g.bias_floats;      // the GEMM's slices, later the tail's row buffers
+  // x in shared memory: bf16 x as its raw bits (exact when widened), f32 x as floats (rounded to
+  // bf16 values in bf16 mode).
+  using XS = XIn;
+  constexpr int kPadX = sizeof(XIn) == 2 ? kPadBf16 : kPad;
+  XS* xs = reinterpret_cast<XS*>(work);                                       // [g.rb][S][kPadX]
+  WT* ws = reinterpret_cast<WT*>(xs + g.rb * S * kPadX);                      // [g.eb][S][kPadW]
+  float* part = reinterpret_cast<float*>(ws + static_cast<size_t>(g.eb) * S * kPadW);  // [g.rb * g.eb][S + 1]
   const int owners = rb * eb;
   const int own_r = tid / eb, own_e = tid - (tid / eb) * eb;
   const int rgroups = (rb + R - 1) / R, egroups = (eb + XT - 1) / XT;
@@ -188,40 +297,47 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(FusedRouteArgs a
   const WT* wrows = w + static_cast<int64_t>(e0) * H;
 
   trace_point(g, 0);
+  // Whichever block ends up running the tail needs the bias then; fetching it now, with the first
+  // slice, takes that L2/DRAM round trip off the tail's critical path (1.5 KB per block).
+  if (a.epi.params.bias)
+    for (int e = tid; e < E; e += kThreads) __pipeline_memcpy_async(bias_s + e, a.epi.params.bias + e, 4);
+  __pipeline_commit();
   float total = 0.0f;
   for (int c0 = 0; c0 < chunks; c0 += S) {
     const int sc = min(S, chunks - c0);
     const int k0 = c0 * kChunk;
     const int klen = min(sc * kChunk, H - k0);
-    if constexpr (!kBf16) {  // W copied as is: asynchronously (and x too when it is f32)
-      if (g.vec) {
-        stage_rows_async(w + static_cast<int64_t>(e0) * H, static_cast<int64_t>(H), eb, k0, klen, S, ws);
-        if constexpr (sizeof(XIn) == 4)
-          stage_rows_async(reinterpret_cast<const float*>(xrows), a.x.ld, rb, k0, klen, S, xs);
-        else
-          stage_rows<8, false>(xrows, a.x.ld, rb, k0, klen, S, true, xs);
-        __pipeline_commit();
-        __pipeline_wait_prior(0);
-      } else {
-        stage_rows<8, false>(xrows, a.x.ld, rb, k0, klen, S, false, xs);
-        stage_rows<16, false>(wrows, static_cast<int64_t>(H), eb, k0, klen, S, false, ws);
-      }
+    // W: f32 copied as is (cp.async when aligned), or the bf16 bits as they are.
+    if constexpr (!kBf16) {
+      if (g.vec) stage_rows_async(wrows, static_cast<int64_t>(H), eb, k0, klen, S, ws);
+      else stage_rows<16, false>(wrows, static_cast<int64_t>(H), eb, k0, klen, S, false, ws);
     } else {
-      stage_rows<16, false>(wrows, static_cast<int64_t>(H), eb, k0, klen, S, g.vec, ws);
-      stage_rows<8, sizeof(XIn) == 4>(xrows, a.x.ld, rb, k0, klen, S, g.vec, xs);
+      stage_rows_bf16(wrows, static_cast<int64_t>(H), eb, k0, klen, S, g.w_async, ws);
     }
+    // x: bf16 bits as they are; f32 as is (cp.async when aligned) or, in bf16 mode, rounded to bf16
+    // (as the CPU's bf16 mode) on its way through registers.
+    if constexpr (sizeof(XIn) == 2) {
+      stage_rows_bf16(xrows, a.x.ld, rb, k0, klen, S, g.x_async, xs);
+    } else if constexpr (!kBf16) {
+      if (g.vec) stage_rows_async(xrows, a.x.ld, rb, k0, klen, S, xs);
+      else stage_rows<8, false>(xrows, a.x.ld, rb, k0, klen, S, false, xs);
+    } else {
+      stage_rows<8, true>(xrows, a.x.ld, rb, k0, klen, S, g.vec, xs);
+    }
+    __pipeline_commit();
+    __pipeline_wait_prior(0);
     __syncthreads();
     if (c0 == 0) trace_point(g, 1);
     const int items = sc * rgroups * egroups;
     for (int it = tid; it < items; it += kThreads) {
       const int ci = it % sc, rest = it / sc;
       const int rg = rest % rgroups, eg = rest / rgroups;
-      const float* xp[R];
-      const float* wp[XT];
+      const XS* xp[R];
+      const WT* wp[XT];
 #pragma unroll
-      for (int i = 0; i < R; ++i) xp[i] = xs + (min(rg * R + i, rb - 1) * S + ci) * kPad;
+      for (int i = 0; i < R; ++i) xp[i] = xs + (min(rg * R + i, rb - 1) * S + ci) * kPadX;
 #pragma unroll
-      for (int j = 0; j < XT; ++j) wp[j] = ws + (min(eg * XT + j, eb - 1) * S + ci) * kPad;
+      for (int j = 0; j < XT; ++j) wp[j] = ws + (min(eg * XT + j, eb - 1) * S + ci) * kPadW;
       float acc[R][XT];
 #pragma unroll
       for (int i = 0; i < R; ++i)
@@ -229,29 +345,26 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(FusedRouteArgs a
         for (int j = 0; j < XT; ++j) acc[i][j] = 0.0f;  // every chunk chain starts at +0.0f
       const int len = min(kChunk, H - (k0 + ci * kChunk));
       if (len == kChunk) {
-#pragma unroll 4
-        for (int kk = 0; kk < kChunk; kk += 4) {
-          float4 xv[R], wv[XT];
+#pragma unroll 2
+        for (int kk = 0; kk < kChunk; kk += 8) {
+          float xv[R][8], wv[XT][8];
 #pragma unroll
-          for (int i = 0; i < R; ++i) xv[i] = *reinterpret_cast<const float4*>(xp[i] + kk);
+          for (int i = 0; i < R; ++i) load8(xp[i] + kk, xv[i]);
 #pragma unroll
-          for (int j = 0; j < XT; ++j) wv[j] = *reinterpret_cast<const float4*>(wp[j] + kk);
+          for (int j = 0; j < XT; ++j) load8(wp[j] + kk, wv[j]);
 #pragma unroll
-          for (int i = 0; i < R; ++i)
+          for (int q = 0; q < 8; ++q)  // ascending k within each chain
 #pragma unroll
-            for (int j = 0; j < XT; ++j) {  // ascending k within each chain
-              acc[i][j] = fmaf(xv[i].x, wv[j].x, acc[i][j]);
-              acc[i][j] = fmaf(xv[i].y, wv[j].y, acc[i][j]);
-              acc[i][j] = fmaf(xv[i].z, wv[j].z, acc[i][j]);
-              acc[i][j] = fmaf(xv[i].w, wv[j].w, acc[i][j]);
-            }
+            for (int i = 0; i < R; ++i)
+#pragma unroll
+              for (int j = 0; j < XT; ++j) acc[i][j] = fmaf(xv[i][q], wv[j][q], acc[i][j]);
         }
       } else {  // the short last chunk: stop at H
         for (int kk = 0; kk < len; ++kk)
 #pragma unroll
           for (int i = 0; i < R; ++i)
 #pragma unroll
-            for (int j = 0; j < XT; ++j) acc[i][j] = fmaf(xp[i][kk], wp[j][kk], acc[i][j]);
+            for (int j = 0; j < XT; ++j) acc[i][j] = fmaf(load1(xp[i] + kk), load1(wp[j] + kk), acc[i][j]);
       }
 #pragma unroll
       for (int i = 0; i < R; ++i)
@@ -263,25 +376,19 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(FusedRouteArgs a
     }
     __syncthreads();
     if (c0 == 0) trace_point(g, 2);
-    if (tid < owners) {  // the contract's order: t = c0; t = t + c1; ...
-      const float* p = part + (own_r * g.eb + own_e) * (S + 1);
-      for (int j = 0; j < sc; ++j) total = (c0 + j == 0) ? p[j] : total + p[j];
+    if (tid < owners) {  // the contract's order: t = c0; t = t + c1; ... (a dependent chain:
+      const float* p = part + (own_r * g.eb + own_e) * (S + 1);  // unrolled so the loads run ahead)
+      int j = 0;
+      if (c0 == 0) total = p[j++];
+#pragma unroll 8
+      for (; j < sc; ++j) total = total + p[j];
     }
     __syncthreads();  // the next slice overwrites xs, ws, part
   }
 
   trace_point(g, 3);
-  if (tid < owners) {
-    const int64_t idx = static_cast<int64_t>(row0 + own_r) * E + (e0 + own_e);
-    if (g.act_in_gemm) {  // what warp_activate_row does for this element
-      if (a.epi.logits_out) a.epi.logits_out[idx] = fmath::canonicalize(total);
-      float act;
-      epilogue::activate_row(&total, 1, a.epi.params.score, &act);
-      a.epi.logits[idx] = act;
-    } else {
-      a.epi.logits[idx] = total;
-    }
-  }
+  if (tid < owners)
+    decode_store_output(a, g.act_in_gemm, static_cast<int64_t>(row0 + own_r) * E + (e0 + own_e), total);
 
   // Completion: the last expert block of this row block runs the tail.
   __threadfence();
@@ -299,39 +406,7 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(FusedRouteArgs a
   trace_point(g, 5);
   if (!s_last) return;
   __threadfence();
-
-  // The selection reads bias[e] once per expert in a loop whose iterations wait on each other:
-  // from global memory every read is an L2 round trip (measured: 10-20 us for one row), so the
-  // tail reads a shared-memory copy (the same values: the same bits come out).
-  float* bias_s = smem + kWarps * E;
-  EpilogueArgs epi = a.epi;
-  if (a.epi.params.bias) {
-    for (int e = tid; e < E; e += kThreads) bias_s[e] = __ldcg(a.epi.params.bias + e);
-    epi.params.bias = bias_s;
-    __syncthreads();
-  }
-  const int warp = tid / 32, lane = tid % 32;
-  float* rowbuf = smem + warp * E;
-  WarpRowScratch* scratch = reinterpret_cast<WarpRowScratch*>(smem + (kWarps + 1) * E) + warp;
-  for (int r = warp; r < rb; r += kWarps) {
-    const int64_t row = row0 + r;
-    const float* src = a.epi.logits + row * E;
-    for (int e = lane; e < E; e += 32) rowbuf[e] = __ldcg(src + e);  // other blocks wrote it: via L2
-    __syncwarp();
-    if (g.act_in_gemm) {
-      if (a.epi.nonfinite) {  // act_in_gemm with a count implies logits_out (see plan())
-        bool finite = true;
-        for (int e = lane; e < E; e += 32) finite = finite && fmath::is_finite(__ldcg(a.epi.logits_out + row * E + e));
-        warp_count_nonfinite(epi, row, finite);
-      }
-      warp_select_row(epi, row, rowbuf, *scratch);
-    } else {
-      warp_route_row(epi, row, rowbuf, *scratch);
-    }
-    __syncwarp();
-  }
-  __syncthreads();
-  trace_point(g, 6);
+  decode_tail(a, g, work, bias_s, row0, rb);
 }
 
 // ---- plan and launch ----------------------------------------------------------------------------
@@ -354,17 +429,21 @@ struct DeviceLimits {
   int sms, smem_optin, smem_per_sm;
 };
 
+// Queried once per device (three driver calls per launch otherwise).
 DeviceLimits device_limits() {
-  int dev = 0, sms = 0, smem = 0;
-  check(cudaGetDevice(&dev), "cudaGetDevice");
-  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
-  check(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
-  int per_sm = 0;
-  check(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev), "cudaDeviceGetAttribute");
-  return DeviceLimits{std::max(sms, 1), smem, std::max(per_sm, 1)};
+  static PerDeviceCache<DeviceLimits> cache;
+  return cache.get([](int dev) {
+    int sms = 0, smem = 0, per_sm = 0;
+    check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
+    check(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
+    check(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev),
+          "cudaDeviceGetAttribute");
+    return DeviceLimits{std::max(sms, 1), smem, std::max(per_sm, 1)};
+  });
 }
 
-Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_gemm, bool vec) {
+Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_gemm, bool vec, bool bf16,
+          bool w_async, bool x_bf16, bool x_async) {
   const int sms = dl.sms;
   const int n = static_cast<int>(n64), E = static_cast<int>(E64), H = static_cast<int>(H64);
   const int chunks = (H + kChunk - 1) / kChunk;
@@ -381,23 +460,39 @@ Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_ge
     eb = std::min((E + 254) / 255, kThreads / rb);
     p.gx = (E + eb - 1) / eb;
   }
-  // Slices: as many chunks as the budget holds, balanced.
-  // (the static s_last and the tail's buffers fit too: kWarps x (E + 1024/4) floats <= 40 KB)
+  // Shared memory: the bias in front (kept through the GEMM for the tail), then the larger of the
+  // GEMM's slices and the tail's row buffers. Slices: as many chunks as the budget holds, balanced.
+  const int bias_floats = (E + 3) / 4 * 4;
   const int budget = std::min(g_budget_override.load() > 0 ? g_budget_override.load() : kDefaultBudget,
-                              dl.smem_optin - 64);
-  const int per_chunk = ((rb + eb) * kPad + rb * eb) * 4;
+                              dl.smem_optin - 64) - bias_floats * 4;
+  const int w_chunk_bytes = bf16 ? kPadBf16 * 2 : kPad * 4;
+  const int x_chunk_bytes = x_bf16 ? kPadBf16 * 2 : kPad * 4;
+  const int per_chunk = rb * x_chunk_bytes + eb * w_chunk_bytes + rb * eb * 4;
   int s = std::max(1, std::min(chunks, (budget - rb * eb * 4) / per_chunk));
   const int slices = (chunks + s - 1) / s;
   s = (chunks + slices - 1) / slices;
-  const size_t gemm_bytes = (static_cast<size_t>(rb + eb) * s * kPad + static_cast<size_t>(rb) * eb * (s + 1)) * 4;
-  const size_t tail_bytes = static_cast<size_t>(kWarps + 1) * E * 4 + kWarps * sizeof(WarpRowScratch);
-  p.smem = std::max(gemm_bytes, tail_bytes);
+  const size_t gemm_bytes = static_cast<size_t>(rb) * s * x_chunk_bytes + static_cast<size_t>(eb) * s * w_chunk_bytes +
+                            static_cast<size_t>(rb) * eb * (s + 1) * 4;
+  const size_t tail_bytes = static_cast<size_t>((kWarps * E + 3) / 4 * 4) * 4 + kWarps * sizeof(WarpRowScratch);
+  p.smem = static_cast<size_t>(bias_floats) * 4 + std::max(gemm_bytes, tail_bytes);
   p.carveout = static_cast<int>(std::min<int64_t>(
       100, (static_cast<int64_t>(p.smem) + 2048) * 100 / dl.smem_per_sm + 1));
-  p.g = Geom{rb, eb, s, p.gy > 1 ? 8 : 32, act_in_gemm, vec, g_trace.load()};
-  // Register tile per item: rows first (x reuse across experts pays only with several rows).
+  p.g = Geom{rb, eb, s, bias_floats, p.gy > 1 ? 8 : 32, act_in_gemm, vec, w_async, x_async, g_trace.load()};
+  // Register tile per item (R rows x XT experts of independent chains): rows first (x reuse across
+  // experts pays with several rows); with few rows, enough experts per item that the block's
+  // threads take every chain in one round (at n = 1 a round is a 64-step dependent chain, so fewer,
+  // wider items finish sooner than two rounds of single chains).
   p.R = rb >= 4 ? 4 : rb >= 2 ? 2 : 1;
-  p.XT = rb >= 8 ? (eb >= 4 ? 4 : eb >= 2 ? 2 : 1) : 1;
+  const int rgroups = (rb + p.R - 1) / p.R;
+  if (rb >= 8) {
+    p.XT = eb >= 4 ? 4 : eb >= 2 ? 2 : 1;
+  } else {
+    p.XT = 1;
+    // (XT <= 2 below four rows: every (R, XT) pair is a kernel instance, each minutes of ptxas.)
+    const int max_xt = p.R == 4 ? 4 : 2;
+    while (p.XT < max_xt && p.XT < eb && static_cast<int64_t>(s) * rgroups * ((eb + p.XT - 1) / p.XT) > kThreads)
+      p.XT *= 2;
+  }
   return p;
 }
 
@@ -417,12 +512,22 @@ void launch_tile(const FusedRouteArgs& a, const Plan& p, cudaStream_t stream) {
   if (p.R == 4 && p.XT == 4) return launch_one<XIn, kBf16, 4, 4>(a, p, stream);
   if (p.R == 4 && p.XT == 2) return launch_one<XIn, kBf16, 4, 2>(a, p, stream);
   if (p.R == 4 && p.XT == 1) return launch_one<XIn, kBf16, 4, 1>(a, p, stream);
+  if (p.R == 2 && p.XT == 2) return launch_one<XIn, kBf16, 2, 2>(a, p, stream);
   if (p.R == 2) return launch_one<XIn, kBf16, 2, 1>(a, p, stream);
+  if (p.XT == 2) return launch_one<XIn, kBf16, 1, 2>(a, p, stream);
   return launch_one<XIn, kBf16, 1, 1>(a, p, stream);
 }
 
 bool act_in_gemm_for(const EpilogueArgs& e) {
   return e.params.score != ScoreFn::Softmax && (e.nonfinite == nullptr || e.logits_out != nullptr);
+}
+
+bool w_async_ok(const FusedRouteArgs& a) {
+  return a.hidden % 8 == 0 && reinterpret_cast<uintptr_t>(a.w_bf16) % 16 == 0;
+}
+
+bool x_async_ok(const FusedRouteArgs& a) {
+  return a.x.bf16 && a.hidden % 8 == 0 && a.x.ld % 8 == 0 && reinterpret_cast<uintptr_t>(a.x.data) % 16 == 0;
 }
 
 bool vec_ok(const FusedRouteArgs& a, GemmMode mode) {
@@ -446,7 +551,8 @@ void decode_route(GemmMode mode, const FusedRouteArgs& a, cudaStream_t stream) {
     fail(ErrorCode::Internal, "decode_route called on an unsupported shape: n=", a.n, " E=", a.experts,
          " H=", a.hidden);
   const bool bf16 = mode == GemmMode::Bf16;
-  const Plan p = plan(a.n, a.experts, a.hidden, device_limits(), act_in_gemm_for(a.epi), vec_ok(a, mode));
+  const Plan p = plan(a.n, a.experts, a.hidden, device_limits(), act_in_gemm_for(a.epi), vec_ok(a, mode), bf16,
+                      bf16 && w_async_ok(a), a.x.bf16, x_async_ok(a));
   if (a.x.bf16) {
     if (bf16) launch_tile<uint16_t, true>(a, p, stream); else launch_tile<uint16_t, false>(a, p, stream);
   } else {
@@ -481,6 +587,8 @@ void decode_route_hook(const DecodeTestCall& c) {
   a.epi.hash_table = c.hash_table;
   a.epi.hash_table_i64 = c.hash_table_i64;
   a.epi.nonfinite = c.nonfinite;
+  a.epi.screen = activation_screen_on();  // the library's defaults, so the tests run what routers run
+  a.epi.group_registers = group_registers_on();
   a.grid_counter = c.grid_counter;
   decode_route(c.mode, a, static_cast<cudaStream_t>(c.stream));
 }
@@ -494,14 +602,15 @@ void set_decode_tiling(const DecodeTiling& t) {
 void set_decode_trace(unsigned long long* device_buffer) { g_trace.store(device_buffer); }
 
 void decode_grid(int64_t n, int64_t experts, int64_t hidden, int* gx, int* gy) {
-  const Plan p = plan(n, experts, hidden, device_limits(), true, hidden % 4 == 0);
+  const Plan p = plan(n, experts, hidden, device_limits(), true, hidden % 4 == 0, false, false, false, false);
   *gx = p.gx;
   *gy = p.gy;
 }
 
 std::string decode_plan_string(GemmMode mode, int64_t n, int64_t experts, int64_t hidden) {
-  (void)mode;
-  const Plan p = plan(n, experts, hidden, device_limits(), true, hidden % 4 == 0);
+  const bool bf16 = mode == GemmMode::Bf16;
+  const Plan p = plan(n, experts, hidden, device_limits(), true, hidden % 4 == 0, bf16, bf16 && hidden % 8 == 0, true,
+                      hidden % 8 == 0);
   char buf[240];
   std::snprintf(buf, sizeof buf, "grid %dx%d, %d rows x %d experts per block, %d chunks per slice, "
                 "tile %dx%d, %zu B shared, carveout %d%%", p.gx, p.gy, p.g.rb, p.g.eb, p.g.s, p.R, p.XT,

@@ -47,7 +47,8 @@ struct DecodeTiling {
 void set_decode_tiling(const DecodeTiling& t);
 // Benchmark breakdown: while set, every block's thread 0 writes 8 %globaltimer stamps (ns) at
 // trace[block * 8 + i]: 0 start, 1 first slice staged, 2 first slice's chains done, 3 all slices
-// done, 4 outputs written, 5 counter bumped, 6 (last block) tail done. nullptr turns it off.
+// done, 4 outputs written, 5 counter bumped, 6 (last block) tail done, 7 (last block) its first row
+// loaded. nullptr turns it off.
 void set_decode_trace(unsigned long long* device_buffer);
 void decode_grid(int64_t n, int64_t experts, int64_t hidden, int* gx, int* gy);
 // The tiling a call of this shape gets, in words (grid, slices, shared memory).

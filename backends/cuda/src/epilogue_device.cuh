@@ -92,13 +92,46 @@ __device__ __forceinline__ int warp_merge(const float* vals, const int32_t* ids,
 }
 
 // Counts a row with a non-finite logit (EpilogueArgs::nonfinite). `finite` is this lane's verdict
-// on its own elements; all 32 lanes call.
-__device__ __forceinline__ void warp_count_nonfinite(const EpilogueArgs& a, int64_t row, bool finite) {
+// on its own elements; all 32 lanes call. Returns the row's verdict (every logit finite), the same
+// in every lane, so callers need no second vote.
+__device__ __forceinline__ bool warp_count_nonfinite(const EpilogueArgs& a, int64_t row, bool finite) {
   const bool row_bad = __any_sync(kFullWarpMask, !finite);
   if (row_bad && a.nonfinite && (threadIdx.x % 32) == 0) {
     atomicAdd(a.nonfinite, 1ull);
     atomicMax(a.nonfinite + 1, ~static_cast<unsigned long long>(row));
   }
+  return !row_bad;
+}
+
+// A row of logits into registers: l[j] = L[lane + 32 j], 0 past E.
+template <int J>
+__device__ __forceinline__ void warp_load_logits(const float* L, int64_t E, float (&l)[J]) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    const int64_t e = lane + 32 * j;
+    l[j] = e < E ? L[e] : 0.0f;
+  }
+}
+
+// What every route of a row held in registers (warp_load_logits) does first: the logits_out copy
+// (canonical NaN) and the non-finite count. Returns the row's verdict: every logit finite. Finite
+// iff no exponent field is all ones, so one max over the exponent bits replaces a test per element.
+template <int J>
+__device__ __forceinline__ bool warp_note_logits(const EpilogueArgs& a, int64_t row, const float (&l)[J]) {
+  const int lane = threadIdx.x % 32;
+  const int64_t E = a.params.experts;
+  uint32_t exponents = 0u;
+#pragma unroll
+  for (int j = 0; j < J; ++j)
+    if (lane + 32 * j < E) exponents = max(exponents, __float_as_uint(l[j]) & 0x7F800000u);
+  if (a.logits_out) {
+    float* out = a.logits_out + row * E;
+#pragma unroll
+    for (int j = 0; j < J; ++j)
+      if (lane + 32 * j < E) out[lane + 32 * j] = fmath::canonicalize(l[j]);
+  }
+  return warp_count_nonfinite(a, row, exponents != 0x7F800000u);
 }
 
 // Activation in place of one row by one warp: logits_out copy (canonical NaN), non-finite count,
@@ -308,9 +341,10 @@ __device__ __forceinline__ void warp_select_registers(const EpilogueArgs& a, int
 
 // `activated`: L holds the activations already (select only). Otherwise L holds the logits:
 // logits_out copy, non-finite count and activation first (softmax in lane 0, sequential).
-// Fresh: group slots (EpilogueArgs::group_registers) for group-limited rows. Only the standalone
-// epilogue kernel instantiates it (inlined into the decode router's 20 kernel instances it would add
-// minutes of compile time each); that kernel's screened path is epilogue_screened.cuh.
+// Fresh: group slots (EpilogueArgs::group_registers) for group-limited rows. Instantiated by the
+// standalone epilogue kernel and by the decode router's tail, which is compiled once (noinline) for
+// all its kernel instances; inlined into each instance it would add minutes of compile time. The
+// standalone kernel's screened path is epilogue_screened.cuh.
 template <int J, bool Fresh = false>
 __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, int64_t row, float* L,
                                                          bool activated) {
@@ -326,19 +360,9 @@ __device__ __forceinline__ void warp_route_row_registers(const EpilogueArgs& a, 
       act[j] = e < E ? L[e] : 0.0f;
     }
   } else {
-    bool finite = true;
     float l[J];
-#pragma unroll
-    for (int j = 0; j < J; ++j) {
-      const int64_t e = lane + 32 * j;
-      l[j] = 0.0f;
-      if (e < E) {
-        l[j] = L[e];
-        finite = finite && fmath::is_finite(l[j]);
-        if (a.logits_out) a.logits_out[row * E + e] = fmath::canonicalize(l[j]);
-      }
-    }
-    warp_count_nonfinite(a, row, finite);
+    warp_load_logits<J>(L, E, l);
+    warp_note_logits<J>(a, row, l);
 #pragma unroll
     for (int j = 0; j < J; ++j) epilogue::activate_row(&l[j], 1, p.score, &act[j]);
   }
@@ -349,7 +373,8 @@ __host__ __device__ __forceinline__ bool register_path_applies(const EpilogueArg
   return !a.token_ids && a.params.groups == 1;
 }
 
-// The register path for groups of 32 experts (warp_group_slots): standalone epilogue kernel only.
+// The register path for groups of 32 experts (warp_group_slots): standalone epilogue kernel and
+// decode tail (the fused bf16 router keeps the list path).
 __host__ __device__ __forceinline__ bool group_register_path_applies(const EpilogueArgs& a) {
   return !a.token_ids && a.group_registers && group_slots_apply(a.params);
 }

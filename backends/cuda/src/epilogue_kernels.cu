@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "cuda_check.hpp"
+#include "per_device_cache.hpp"
 #include "kernels.hpp"
 #include "epilogue_device.cuh"
 #include "epilogue_screened.cuh"
@@ -159,21 +160,14 @@ __global__ void __launch_bounds__(32 * kWarpRows) route_rows_fresh_kernel(Epilog
 // the blocks an SM holds. Queried once per device and J (attribute queries are not free per call).
 template <int J>
 unsigned fresh_kernel_resident_blocks() {
-  constexpr int kMaxDevices = 64;
-  static std::atomic<unsigned> cached[kMaxDevices];
-  int device = 0;
-  check(cudaGetDevice(&device), "cudaGetDevice");
-  if (device >= 0 && device < kMaxDevices) {
-    const unsigned known = cached[device].load();
-    if (known) return known;
-  }
-  int sms = 0, per_sm = 0;
-  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute(SM count)");
-  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, route_rows_fresh_kernel<J>, 32 * kWarpRows, 0),
-        "cudaOccupancyMaxActiveBlocksPerMultiprocessor(route_rows_fresh_kernel)");
-  const unsigned blocks = static_cast<unsigned>(std::max(1, sms) * std::max(1, per_sm));
-  if (device >= 0 && device < kMaxDevices) cached[device].store(blocks);
-  return blocks;
+  static PerDeviceCache<unsigned> cache;
+  return cache.get([](int device) {
+    int sms = 0, per_sm = 0;
+    check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute(SM count)");
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, route_rows_fresh_kernel<J>, 32 * kWarpRows, 0),
+          "cudaOccupancyMaxActiveBlocksPerMultiprocessor(route_rows_fresh_kernel)");
+    return static_cast<unsigned>(std::max(1, sms) * std::max(1, per_sm));
+  });
 }
 
 // The register-path instance for E experts (with_register_width); the Fresh instance when the

@@ -28,8 +28,50 @@ namespace moerouter::cuda::detail {
 
 // Per-warp shared scratch of the screened path: the compacted candidates (at most 32 per row).
 struct ScreenScratch {
-  float logit[32];
-  int32_t expert[32];
+  float2 candidate[32];  // (logit, expert id as float bits): one 64-bit store per candidate
+};
+
+// The scratch's candidate slots addressed by a 32-bit shared-window address taken once. Through the
+// generic reference, ptxas re-derived the shared address (S2R SR_CgaCtaId, MOV, LEA) before every
+// predicated store of the compaction: three extra instructions per slot and row (ncu per-SASS
+// profile, H100, 2026-12-07). On the host (the emulated-warp test) it is a plain pointer.
+class CandidateSlots {
+ public:
+  __device__ __forceinline__ explicit CandidateSlots(ScreenScratch& scratch) {
+#if defined(__CUDA_ARCH__)
+    base_ = static_cast<uint32_t>(__cvta_generic_to_shared(scratch.candidate));
+#else
+    base_ = scratch.candidate;
+#endif
+  }
+  __device__ __forceinline__ void store(int place, float2 v) const {
+#if defined(__CUDA_ARCH__)
+    asm volatile("st.shared.v2.f32 [%0], {%1, %2};" ::"r"(base_ + 8u * static_cast<uint32_t>(place)), "f"(v.x),
+                 "f"(v.y)
+                 : "memory");
+#else
+    base_[place] = v;
+#endif
+  }
+  __device__ __forceinline__ float2 load(int place) const {
+#if defined(__CUDA_ARCH__)
+    float2 v;
+    asm volatile("ld.shared.v2.f32 {%0, %1}, [%2];"
+                 : "=f"(v.x), "=f"(v.y)
+                 : "r"(base_ + 8u * static_cast<uint32_t>(place))
+                 : "memory");
+    return v;
+#else
+    return base_[place];
+#endif
+  }
+
+ private:
+#if defined(__CUDA_ARCH__)
+  uint32_t base_;
+#else
+  float2* base_;
+#endif
 };
 
 // rank_key's inverse for the keys of numbers (key > 0).
@@ -45,7 +87,7 @@ __device__ __forceinline__ float warp_max_nonnegative(float v) {
 // Screened scores s[j] = a'(l[j]) + b of this lane's experts (0 past E), with the lane's maxima of
 // |a'|, |s'| and s'. One instance per score function and bias presence, so the per-element code
 // branches on neither.
-template <int J, ScoreFn Score, bool HasBias>
+template <int J, ScoreFn Score, bool HasBias, bool Full>
 __device__ __forceinline__ void screen_lane(const float (&l)[J], const float* bias, int E, float (&s)[J], float& amax,
                                             float& smax, float& best) {
   const int lane = threadIdx.x % 32;
@@ -53,13 +95,39 @@ __device__ __forceinline__ void screen_lane(const float (&l)[J], const float* bi
   for (int j = 0; j < J; ++j) {
     const int e = lane + 32 * j;
     s[j] = 0.0f;
-    if (e < E) {
+    if (Full || e < E) {  // Full: E = 32 J, every slot holds an expert (no guard, no branch)
       const float ap = screen_activation(l[j], Score);
       const float sp = HasBias ? ap + bias[e] : ap;
       s[j] = sp;
       amax = fmaxf(amax, fabsf(ap));
       smax = fmaxf(smax, fabsf(sp));
       best = fmaxf(best, sp);  // one rank_key per lane below, not one per expert
+    }
+  }
+}
+
+// screen_lane's instance for the row's score function, bias presence and fill.
+template <int J>
+__device__ __forceinline__ void screen_lane_any(const epilogue::Params& p, const float (&l)[J], float (&s)[J],
+                                                float& amax, float& smax, float& best) {
+  const int E = static_cast<int>(p.experts);
+  const bool full = E == 32 * J;
+  const bool sigmoid = p.score == ScoreFn::Sigmoid;
+  if (full) {
+    if (sigmoid) {
+      if (p.bias) screen_lane<J, ScoreFn::Sigmoid, true, true>(l, p.bias, E, s, amax, smax, best);
+      else screen_lane<J, ScoreFn::Sigmoid, false, true>(l, p.bias, E, s, amax, smax, best);
+    } else {
+      if (p.bias) screen_lane<J, ScoreFn::SqrtSoftplus, true, true>(l, p.bias, E, s, amax, smax, best);
+      else screen_lane<J, ScoreFn::SqrtSoftplus, false, true>(l, p.bias, E, s, amax, smax, best);
+    }
+  } else {
+    if (sigmoid) {
+      if (p.bias) screen_lane<J, ScoreFn::Sigmoid, true, false>(l, p.bias, E, s, amax, smax, best);
+      else screen_lane<J, ScoreFn::Sigmoid, false, false>(l, p.bias, E, s, amax, smax, best);
+    } else {
+      if (p.bias) screen_lane<J, ScoreFn::SqrtSoftplus, true, false>(l, p.bias, E, s, amax, smax, best);
+      else screen_lane<J, ScoreFn::SqrtSoftplus, false, false>(l, p.bias, E, s, amax, smax, best);
     }
   }
 }
@@ -76,13 +144,7 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
   const int k = p.top_k;
   float s[J];
   float amax = 0.0f, smax = 0.0f, best = __uint_as_float(0xFF800000u);  // -inf
-  if (p.score == ScoreFn::Sigmoid) {
-    if (p.bias) screen_lane<J, ScoreFn::Sigmoid, true>(l, p.bias, E, s, amax, smax, best);
-    else screen_lane<J, ScoreFn::Sigmoid, false>(l, p.bias, E, s, amax, smax, best);
-  } else {
-    if (p.bias) screen_lane<J, ScoreFn::SqrtSoftplus, true>(l, p.bias, E, s, amax, smax, best);
-    else screen_lane<J, ScoreFn::SqrtSoftplus, false>(l, p.bias, E, s, amax, smax, best);
-  }
+  screen_lane_any<J>(p, l, s, amax, smax, best);
   // Finite logits give finite a' (and no NaN), so s' = a' + b is finite unless it overflowed, which
   // its magnitude's maximum shows (fmaxf passes over NaN, but there is none to pass over).
   if (!__all_sync(kFullWarpMask, smax <= 0x1.fffffep127f)) return false;
@@ -109,6 +171,7 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
   // candidate its place (the candidates before it), and lane i then reads place i. Cheaper than
   // pulling the i-th set bit of every ballot into lane i with shuffles.
   const uint32_t lanes_below = (1u << lane) - 1u;
+  const CandidateSlots slots(scratch);
   int base = 0;
 #pragma unroll
   for (int j = 0; j < J; ++j) {
@@ -116,17 +179,15 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
     const bool candidate = e < E && s[j] >= thr;
     const uint32_t m = __ballot_sync(kFullWarpMask, candidate);
     const int place = base + __popc(m & lanes_below);
-    if (candidate && place < 32) {
-      scratch.logit[place] = l[j];
-      scratch.expert[place] = e;
-    }
+    if (candidate && place < 32) slots.store(place, make_float2(l[j], __uint_as_float(static_cast<uint32_t>(e))));
     base += __popc(m);
   }
   if (base > 32) return false;  // crowded near the k-th place (warp-uniform: base is)
   __syncwarp();
   const bool has = lane < base;
-  const float my_l = has ? scratch.logit[lane] : 0.0f;
-  const int32_t my_e = has ? scratch.expert[lane] : -1;
+  const float2 mine = has ? slots.load(lane) : make_float2(0.0f, 0.0f);
+  const float my_l = mine.x;
+  const int32_t my_e = has ? static_cast<int32_t>(__float_as_uint(mine.y)) : -1;
   __syncwarp();  // every lane has read its place before the next row writes the scratch
   // Exact activations of the candidates, then k rounds of the exact order among them.
   float act = 0.0f;
@@ -166,14 +227,7 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
 
 template <int J>
 __device__ __forceinline__ void warp_load_row(const EpilogueArgs& a, int64_t row, float (&l)[J]) {
-  const int lane = threadIdx.x % 32;
-  const int E = static_cast<int>(a.params.experts);
-  const float* L = a.logits + row * a.params.experts;
-#pragma unroll
-  for (int j = 0; j < J; ++j) {
-    const int e = lane + 32 * j;
-    l[j] = e < E ? L[e] : 0.0f;
-  }
+  warp_load_logits<J>(a.logits + row * a.params.experts, a.params.experts, l);
 }
 
 // Everything the epilogue does for a row of sqrtsoftplus/sigmoid logits held in registers (l[j] of
@@ -182,24 +236,9 @@ __device__ __forceinline__ void warp_load_row(const EpilogueArgs& a, int64_t row
 template <int J>
 __device__ __forceinline__ void warp_route_loaded_row(const EpilogueArgs& a, int64_t row, const float (&l)[J],
                                                       ScreenScratch& scratch) {
-  const int lane = threadIdx.x % 32;
   const epilogue::Params& p = a.params;
-  const int E = static_cast<int>(p.experts);
-  // Finite iff no exponent field is all ones: one max over the exponent bits, not a test per element.
-  uint32_t exponents = 0u;
-#pragma unroll
-  for (int j = 0; j < J; ++j)
-    if (lane + 32 * j < E) exponents = max(exponents, __float_as_uint(l[j]) & 0x7F800000u);
-  const bool finite = exponents != 0x7F800000u;
-  if (a.logits_out) {
-    float* out = a.logits_out + row * p.experts;
-#pragma unroll
-    for (int j = 0; j < J; ++j)
-      if (lane + 32 * j < E) out[lane + 32 * j] = fmath::canonicalize(l[j]);
-  }
-  warp_count_nonfinite(a, row, finite);
-  if (a.screen && p.groups == 1 && __all_sync(kFullWarpMask, finite) && warp_route_row_screened<J>(a, row, l, scratch))
-    return;
+  const bool finite = warp_note_logits<J>(a, row, l);
+  if (a.screen && p.groups == 1 && finite && warp_route_row_screened<J>(a, row, l, scratch)) return;
   float act[J];
 #pragma unroll
   for (int j = 0; j < J; ++j) epilogue::activate_row(&l[j], 1, p.score, &act[j]);
