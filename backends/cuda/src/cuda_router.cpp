@@ -64,8 +64,9 @@ int64_t read_device_index(const TensorView& t, int64_t i) {
 // epilogue version (those tests exercise the unfused pieces).
 enum class FusedPath { None, Decode, Bf16 };
 
-// Rows up to which gemm=bf16 takes the decode router rather than cuBLAS + the epilogue kernel. The
-// default is the crossover measured on the H100 (NOTES.md, 2026-12-07); the environment variable
+// Rows up to which gemm=bf16 takes the decode router rather than cuBLAS + the epilogue kernel.
+// Default 0: on the H100 (2026-12-07, NOTES.md) decode won only dsv4-flash n = 1 and dsv3 n <= 4, by
+// at most 1.5 us, and lost dsv4-pro n = 1 and every preset from n = 16. The environment variable
 // MOEROUTER_BF16_DECODE_MAX_ROWS (an integer 0..64; 0 = never) overrides it, so the crossover can be
 // re-measured on another device with `moerouter bench` under each value. Read once per process.
 constexpr int64_t kBf16DecodeMaxRowsDefault = 0;
@@ -88,7 +89,7 @@ FusedPath fused_path_for(GemmMode mode, int64_t n, int64_t E, int64_t H, const X
   if (validate || n <= 0 || canonical_override() != CanonicalKernel::Auto || epilogue_overridden())
     return FusedPath::None;
   // Decode where it measured faster than the unfused path (H100, 2026-11-25): canonical at every
-  // n <= 64 (3-12x), fp32 up to n = 4 (cuBLAS wins from 16 rows); bf16 never (cuBLAS + epilogue won).
+  // n <= 64 (3-12x), fp32 up to n = 4 (cuBLAS wins from 16 rows); bf16 up to bf16_decode_max_rows().
   const bool decode_wins = mode == GemmMode::Canonical || (mode == GemmMode::Fp32 && n <= 4) ||
                            (mode == GemmMode::Bf16 && n <= bf16_decode_max_rows());
   if (decode_wins && decode_route_supports(mode, n, E, H)) return FusedPath::Decode;
