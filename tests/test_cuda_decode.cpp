@@ -133,6 +133,7 @@ class DecodeCall {
     c.hidden = p_.cfg.hidden;
     c.w_f32 = static_cast<const float*>(w_.data());
     c.w_bf16 = static_cast<const uint16_t*>(wb_.data());
+    c.w_bf16_exact = p_.dtype == DType::BF16;  // a BF16 problem's W is bf16-rounded: the router's case
     c.params = epilogue::Params::from(p_.cfg, p_.bias.empty() ? nullptr : static_cast<const float*>(bias_.data()));
     c.logits_ws = static_cast<float*>(ws_.data());
     c.weights_out = static_cast<float*>(weights_.data());

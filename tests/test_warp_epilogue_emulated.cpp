@@ -22,6 +22,7 @@ TEST_CASE("warp epilogue on an emulated warp", "[warp-emulated]") {
 // simt_warp.hpp first: it turns the device code below into host code.
 #include "../backends/cuda/src/epilogue_device.cuh"
 #include "../backends/cuda/src/epilogue_screened.cuh"
+#include "../backends/cuda/src/epilogue_compact_select.cuh"
 
 #include <cmath>
 #include <cstdio>
@@ -205,6 +206,22 @@ epilogue::Params params(int64_t E, int k, ScoreFn s, int G, int TG, const float*
 
 // Row kinds: spread logits, crowded biased scores (the bias cancels a base row's activations up to
 // offsets of 0, 1e-6 or 1e-3 and the row moves by sigma), exact ties, and special values.
+// A base row of logits and a bias that cancels its activations up to small offsets, so rows near
+// the base crowd the k-th place: every third expert exactly (offset 0), the others within `near`
+// or `far` (alternately).
+void crowding_bias(int64_t E, ScoreFn score, float near, float far, testing::Rng& rng, std::vector<float>& base,
+                   std::vector<float>& bias) {
+  base.assign(static_cast<size_t>(E), 0.0f);
+  bias.assign(static_cast<size_t>(E), 0.0f);
+  for (int64_t e = 0; e < E; ++e) base[e] = rng.uniform(-3.0f, 3.0f);
+  for (int64_t e = 0; e < E; ++e) {
+    float a;
+    epilogue::activate_row(&base[e], 1, score, &a);
+    const float offset = (e % 3 == 0) ? 0.0f : rng.uniform(-1.0f, 1.0f) * ((e % 3 == 1) ? near : far);
+    bias[e] = -a + offset;
+  }
+}
+
 std::vector<float> make_row(int kind, int64_t E, float sigma, const std::vector<float>& base, testing::Rng& rng) {
   std::vector<float> l(static_cast<size_t>(E));
   for (int64_t e = 0; e < E; ++e) {
@@ -244,14 +261,8 @@ TEST_CASE("the warp epilogue on an emulated warp equals the CPU epilogue (regist
   for (const Shape& sh : shapes) {
     const int64_t E = sh.E;
     // Bias that cancels a base row's activations up to small offsets (crowds the k-th place).
-    std::vector<float> base(static_cast<size_t>(E)), bias(static_cast<size_t>(E));
-    for (int64_t e = 0; e < E; ++e) base[e] = rng.uniform(-3.0f, 3.0f);
-    for (int64_t e = 0; e < E; ++e) {
-      float a;
-      epilogue::activate_row(&base[e], 1, sh.score, &a);
-      const float offset = (e % 3 == 0) ? 0.0f : rng.uniform(-1.0f, 1.0f) * ((e % 3 == 1) ? 1e-6f : 1e-3f);
-      bias[e] = -a + offset;
-    }
+    std::vector<float> base, bias;
+    crowding_bias(E, sh.score, 1e-6f, 1e-3f, rng, base, bias);
     for (bool with_bias : {false, true}) {
       const epilogue::Params p = params(E, sh.k, sh.score, sh.G, sh.TG, with_bias ? bias.data() : nullptr);
       for (int kind = 0; kind < 4; ++kind)
@@ -384,6 +395,77 @@ TEST_CASE("the standalone kernel's row loop routes rows first, first + stride, .
       }
     }
   }
+}
+
+TEST_CASE("the compact one-row selection (decode tail) equals select_topk and gather_weights bit for bit",
+          "[warp-emulated]") {
+  // Every row kind of make_row (spread, crowded by a cancelling bias, exact ties, special values),
+  // with and without bias, E from 1 to 1024, k up to 32. Where it declines (> 32 candidates, NaN
+  // rows) nothing may be written; where it decides, the CPU's ids and weight bits.
+  struct Shape {
+    int64_t E;
+    int k;
+    ScoreFn score;
+  };
+  const std::vector<Shape> shapes = {{384, 6, ScoreFn::SqrtSoftplus}, {256, 8, ScoreFn::Sigmoid},
+                                     {72, 5, ScoreFn::SqrtSoftplus},  {32, 32, ScoreFn::Sigmoid},
+                                     {1024, 32, ScoreFn::SqrtSoftplus}, {8, 2, ScoreFn::Softmax},
+                                     {1, 1, ScoreFn::Sigmoid},        {33, 4, ScoreFn::SqrtSoftplus}};
+  testing::Rng rng(77);
+  int decided = 0, declined = 0;
+  for (const Shape& sh : shapes) {
+    const int64_t E = sh.E;
+    std::vector<float> base, bias;
+    crowding_bias(E, sh.score, 1e-6f, 1e-6f, rng, base, bias);
+    for (bool with_bias : {false, true}) {
+      const epilogue::Params p = params(E, sh.k, sh.score, 1, 1, with_bias ? bias.data() : nullptr);
+      for (int kind = 0; kind < 4; ++kind)
+        for (int rep = 0; rep < 8; ++rep) {
+          const std::vector<float> l = make_row(kind, E, kind == 1 ? 1e-4f : 0.0f, base, rng);
+          std::vector<float> act(static_cast<size_t>(E));
+          epilogue::activate_row(l.data(), E, sh.score, act.data());
+          const RowResult want = cpu_row(p, l.data(), nullptr);
+          std::vector<float> weights(static_cast<size_t>(sh.k), -5.0f);
+          std::vector<int32_t> ids(static_cast<size_t>(sh.k), -7);
+          std::vector<int> counts(static_cast<size_t>(E), 0);
+          det::EpilogueArgs a{};
+          a.n = 1;
+          a.params = p;
+          a.weights_out = weights.data();
+          a.ids_out = ids.data();
+          a.counts = counts.data();
+          det::ScreenScratch scratch{};
+          bool took = false;
+          det::with_register_width(E, [&](auto width) {
+            constexpr int J = decltype(width)::value;
+            simt::run([&] {
+              float mine[J];
+              for (int j = 0; j < J; ++j) {
+                const int64_t e = simt::lane() + 32 * j;
+                mine[j] = e < E ? act[static_cast<size_t>(e)] : 0.0f;
+              }
+              const bool d = det::warp_select_compact<J>(a, 0, mine, scratch);
+              if (simt::lane() == 0) took = d;
+            });
+          });
+          INFO("E=" << E << " k=" << sh.k << " kind=" << kind << " bias=" << with_bias << " rep=" << rep);
+          if (!took) {
+            ++declined;
+            REQUIRE(ids == std::vector<int32_t>(static_cast<size_t>(sh.k), -7));  // nothing written
+            continue;
+          }
+          ++decided;
+          REQUIRE(ids == want.ids);
+          for (int j = 0; j < sh.k; ++j) REQUIRE(bits(weights[j]) == bits(want.weights[j]));
+          std::vector<int> want_counts(static_cast<size_t>(E), 0);
+          for (int32_t id : want.ids) ++want_counts[id];
+          REQUIRE(counts == want_counts);
+        }
+    }
+  }
+  std::printf("compact one-row selection: decided %d rows, declined %d (ties, NaN rows, crowded)\n", decided,
+              declined);
+  REQUIRE(decided > 3 * declined);  // it must take most rows, or the decode tail gains nothing
 }
 
 #endif  // MOEROUTER_TEST_CUDA

@@ -15,7 +15,7 @@ import sys
 COMMON = ["device", "preset", "gemm", "n", "threads", "us_median", "us_p10", "us_p90", "reps",
           "gflops", "floor_us", "ratio_to_floor", "kernel", "flops", "bytes", "device_name"]
 CPU = ["peak_gflops", "peak_isa", "peak_fraction"]
-CUDA = ["bw_gbs", "sgemm_tflops", "bf16_tflops", "graph", "input_buffers"]
+CUDA = ["bw_gbs", "sgemm_tflops", "bf16_tflops", "graph_launch_us", "graph", "input_buffers"]
 
 
 def fail(message):

@@ -91,6 +91,7 @@ def main():
     lines = p.stdout.splitlines()
     assert lines[0] == "### moerouter bench (2026-01-01)", lines[0]
     assert any("NVIDIA H100 80GB HBM3: copy 2800 GB/s, SGEMM 48.0 TFLOP/s, BF16 GEMM 600" in l for l in lines)
+    assert any("a graph of one empty kernel 2.50 µs" in l for l in lines), "expected the launch floor"
     # One table per device, in order of appearance, each with the PyTorch variants of its device.
     tables, current = [], None
     for l in lines:

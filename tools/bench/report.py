@@ -82,8 +82,10 @@ def ceilings(rows):
             lines.append(f"- {name}: FMA peak {r['peak_gflops']:.0f} GFLOP/s at {r.get('threads')} "
                          f"thread(s) ({r.get('peak_isa', '?')}), measured in the same run")
         elif r["device"] == "cuda" and r.get("bw_gbs"):
+            launch = (f", a graph of one empty kernel {r['graph_launch_us']:.2f} µs (what no graph-replayed "
+                      f"row can beat)" if r.get("graph_launch_us") else "")
             lines.append(f"- {name}: copy {r['bw_gbs']:.0f} GB/s, SGEMM {r.get('sgemm_tflops', 0):.1f} "
-                         f"TFLOP/s, BF16 GEMM {r.get('bf16_tflops', 0):.0f} TFLOP/s, measured in the same run")
+                         f"TFLOP/s, BF16 GEMM {r.get('bf16_tflops', 0):.0f} TFLOP/s{launch}, measured in the same run")
     return lines
 
 

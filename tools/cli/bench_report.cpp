@@ -52,6 +52,7 @@ std::string to_json_line(const BenchRow& r) {
   if (r.bw_gbs) j["bw_gbs"] = round_to(*r.bw_gbs, 1);
   if (r.sgemm_tflops) j["sgemm_tflops"] = round_to(*r.sgemm_tflops, 2);
   if (r.bf16_tflops) j["bf16_tflops"] = round_to(*r.bf16_tflops, 1);
+  if (r.graph_launch_us) j["graph_launch_us"] = us(*r.graph_launch_us);
   if (r.gemm_alone_us && *r.gemm_alone_us > 0) {
     j["gemm_alone_us"] = us(*r.gemm_alone_us);
     j["ratio_to_gemm_alone"] = round_to(r.us_median / *r.gemm_alone_us, 3);

@@ -40,6 +40,8 @@ struct BenchRow {
   std::string peak_isa;
   // CUDA ceilings and method
   std::optional<double> bw_gbs, sgemm_tflops, bf16_tflops;
+  // A graph replay of an empty kernel timed as graph-replayed rows are: what no such row beats, µs.
+  std::optional<double> graph_launch_us;
   // cuBLAS alone on this row's GEMM shape (SGEMM for canonical/fp32, BF16 GemmEx for bf16), µs.
   std::optional<double> gemm_alone_us;
   std::optional<bool> graph;

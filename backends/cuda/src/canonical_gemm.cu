@@ -11,11 +11,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 
 #include "canonical_tiled.hpp"
 #include "cuda_check.hpp"
+#include "env_integer.hpp"
 #include "kernels.hpp"
 #include "moerouter/config.hpp"
+#include "moerouter/error.hpp"
 
 namespace moerouter::cuda::detail {
 
@@ -211,24 +214,49 @@ void launch(CanonicalKernel which, const XT* x, int64_t ldx, const float* w, int
 
 }  // namespace
 
+namespace {
+
+// The rows up to which Auto takes SplitK: kSplitKMaxRows, or MOEROUTER_CANONICAL_SPLITK_MAX_ROWS (an
+// integer 0..2^20, read once per process), so the crossover can be re-measured with `moerouter
+// bench` on any device.
+int64_t canonical_splitk_max_rows() {
+  static const int64_t rows =
+      env_integer("MOEROUTER_CANONICAL_SPLITK_MAX_ROWS", 0, int64_t{1} << 20, kSplitKMaxRows);
+  return rows;
+}
+
+}  // namespace
+
 void set_canonical_override(CanonicalKernel which) { g_override.store(which); }
 CanonicalKernel canonical_override() { return g_override.load(); }
 
-CanonicalKernel canonical_gemm(CanonicalKernel which, XView x, const float* w, int64_t n,
-                               int64_t experts, int64_t hidden, float* logits, cudaStream_t stream) {
+CanonicalKernel canonical_gemm_with_split(CanonicalKernel which, XView x, const float* w, int64_t n,
+                                          int64_t experts, int64_t hidden, float* logits, cudaStream_t stream,
+                                          const CanonicalSplitScratch& split, bool* split_used) {
+  if (split_used) *split_used = false;
   if (which == CanonicalKernel::Auto) which = g_override.load();
   if (which == CanonicalKernel::Auto)
-    which = n <= kSplitKMaxRows ? CanonicalKernel::SplitK : CanonicalKernel::Tiled;
+    which = n <= canonical_splitk_max_rows() ? CanonicalKernel::SplitK : CanonicalKernel::Tiled;
   if (n <= 0) return which;
   // experts <= 1024 (config contract); hidden is an int in the kernels: the router rejects larger.
   const int e = static_cast<int>(experts), h = static_cast<int>(hidden);
   // Aligned shapes (H and ld multiples of 16 bytes' worth of x) take the pipelined kernel.
-  if (which == CanonicalKernel::Tiled && canonical_tiled_fast(x, w, n, e, h, logits, stream)) return which;
+  if (which == CanonicalKernel::Tiled) {
+    const TiledRun run = canonical_tiled_fast(x, w, n, e, h, logits, stream, TiledShape::Auto, split);
+    if (split_used) *split_used = run == TiledRun::Split;
+    if (run != TiledRun::Declined) return which;
+  }
   if (x.bf16)
     launch(which, static_cast<const uint16_t*>(x.data), x.ld, w, n, e, h, logits, stream);
   else
     launch(which, static_cast<const float*>(x.data), x.ld, w, n, e, h, logits, stream);
   return which;
+}
+
+CanonicalKernel canonical_gemm(CanonicalKernel which, XView x, const float* w, int64_t n,
+                               int64_t experts, int64_t hidden, float* logits, cudaStream_t stream) {
+  return canonical_gemm_with_split(which, x, w, n, experts, hidden, logits, stream, CanonicalSplitScratch{},
+                                   nullptr);
 }
 
 }  // namespace moerouter::cuda::detail

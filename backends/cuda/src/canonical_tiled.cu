@@ -117,13 +117,20 @@ constexpr size_t stage_bytes() {
 
 
 // One block: a (16*TM)-row x (16*TN)-expert tile of logits; `stages` 64-chunks in flight.
+// Split (kSplit, blockIdx.z = segment s of `seg` chunks each): when the tiles alone cannot fill
+// the GPU (mid-size n), the chunks are spread over gridDim.z segments too. Segment 0 folds its
+// chunks 0 .. seg-1 into logits as usual — the contract's running total after chunk seg-1; every
+// other segment stores each of its chunk sums into partials[(c - seg) * n * E + row * E + e], and
+// canonical_fold_kernel then adds those to the logits in ascending chunk order. Each chunk sum and
+// each addition is the contract's, in the contract's order: the same bits as one segment.
 // Register budget: 8 x 8 and 8 x 6 tiles need ~250 registers (2 x 64 accumulators, 8 float4 of w,
 // addresses): one block per SM. Capping the smaller tiles at 128 registers for two blocks per SM made
 // them spill and run slower on the H100, so every tile gets the full budget.
-template <int TM, int TN, class XT>
+template <int TM, int TN, class XT, bool kSplit = false>
 __global__ void __launch_bounds__(kThreads, 1)
 canonical_tiled_fast_kernel(const XT* __restrict__ x, int64_t ldx, const float* __restrict__ w,
-                            int64_t n, int experts, int hidden, int stages, float* __restrict__ logits) {
+                            int64_t n, int experts, int hidden, int stages, float* __restrict__ logits,
+                            int seg = 0, float* __restrict__ partials = nullptr) {
   constexpr int BM = 16 * TM, BN = 16 * TN, XP = XPitch<XT>::value;
   constexpr int kXVec = 16 / static_cast<int>(sizeof(XT)), kXVecsPerRow = kChunk / kXVec;
   constexpr int kWVecsPerRow = kChunk / 4;
@@ -140,7 +147,10 @@ canonical_tiled_fast_kernel(const XT* __restrict__ x, int64_t ldx, const float* 
   const int tx = lane % 8 + 8 * (warp % 2), ty = lane / 8 + 4 * (warp / 2);
   const int e0 = blockIdx.x * BN;  // blockIdx.x walks the experts: blocks sharing x rows run together
   const int64_t row0 = static_cast<int64_t>(blockIdx.y) * BM;
-  const int chunks = (hidden + kChunk - 1) / kChunk;
+  const int all_chunks = (hidden + kChunk - 1) / kChunk;
+  // This block's chunks: [first, chunks). Without a split, all of them.
+  const int first = kSplit ? static_cast<int>(blockIdx.z) * seg : 0;
+  const int chunks = kSplit ? min(all_chunks, first + seg) : all_chunks;
 
   // Copy assignment: consecutive threads copy consecutive 16 bytes of a row; a thread's copies are
   // kXRowStep (x) / kWRowStep (w) rows apart.
@@ -182,7 +192,7 @@ canonical_tiled_fast_kernel(const XT* __restrict__ x, int64_t ldx, const float* 
   };
 
   for (int s = 0; s < stages - 1; ++s) {
-    if (s < chunks) stage_load(s, s);
+    if (first + s < chunks) stage_load(first + s, s);
     cp_async_commit();  // empty groups too: the wait below counts groups
   }
 
@@ -195,7 +205,7 @@ canonical_tiled_fast_kernel(const XT* __restrict__ x, int64_t ldx, const float* 
 
   // Stages of chunk c and of chunk c + stages - 1, kept as counters (no integer division per chunk).
   int s = 0, s_next = stages - 1;
-  for (int c = 0; c < chunks; ++c) {
+  for (int c = first; c < chunks; ++c) {
     cp_async_wait(stages - 2);  // chunk c has landed (for this thread's copies) ...
     __syncthreads();            // ... for everyone's; and everyone is done with chunk c - 1's stage
     if (c + stages - 1 < chunks) stage_load(c + stages - 1, s_next);  // into the stage chunk c - 1 used
@@ -215,14 +225,28 @@ canonical_tiled_fast_kernel(const XT* __restrict__ x, int64_t ldx, const float* 
 #pragma unroll 1
       for (int k = 0; k < len; k += 4) k4_step<TM, TN, XP>(xs, ws, k, acc);
     }
+    if (kSplit && first > 0) {  // a later segment: the chunk sums go out, in order, to the fold
+      float* const out = partials + static_cast<int64_t>(c - seg) * n * experts;
 #pragma unroll
-    for (int i = 0; i < TM; ++i)
+      for (int i = 0; i < TM; ++i) {
+        const int64_t row = row0 + ty + 16 * i;
 #pragma unroll
-      for (int j = 0; j < TN; ++j) total[i][j] = c == 0 ? acc[i][j] : total[i][j] + acc[i][j];
+        for (int j = 0; j < TN; ++j) {
+          const int e = e0 + tx + 16 * j;
+          if (row < n && e < experts) out[row * experts + e] = acc[i][j];
+        }
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) total[i][j] = c == 0 ? acc[i][j] : total[i][j] + acc[i][j];
+    }
     s = s + 1 == stages ? 0 : s + 1;
     s_next = s_next + 1 == stages ? 0 : s_next + 1;
   }
   cp_async_wait(0);  // nothing is left in flight (the trailing groups are empty), but be tidy
+  if (kSplit && first > 0) return;
 
 #pragma unroll
   for (int i = 0; i < TM; ++i) {
@@ -233,6 +257,20 @@ canonical_tiled_fast_kernel(const XT* __restrict__ x, int64_t ldx, const float* 
       const int e = e0 + tx + 16 * j;
       if (e < experts) logits[row * experts + e] = total[i][j];
     }
+  }
+}
+
+// The split's second half: logits[i] (the running total after chunk seg - 1) + the later chunk
+// sums in ascending chunk order. One thread per output; the loads of a thread are independent, so
+// they run ahead of its chain of additions.
+__global__ void canonical_fold_kernel(const float* __restrict__ partials, int later_chunks, int64_t outputs,
+                                      float* __restrict__ logits) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < outputs; i += stride) {
+    float total = logits[i];
+#pragma unroll 8
+    for (int c = 0; c < later_chunks; ++c) total = total + partials[c * outputs + i];
+    logits[i] = total;
   }
 }
 
@@ -254,12 +292,13 @@ struct KernelPlan {
 struct DevicePlans {
   int sms = 0;
   KernelPlan plan[2][kShapeCount];  // [bf16][shape]
+  KernelPlan split[2];              // [bf16]: the 64 x 64 tile with kSplit
 };
 
 // The deepest pipeline (<= 3 stages) that fits the device's per-block shared memory.
-template <int TM, int TN, class XT>
+template <int TM, int TN, class XT, bool kSplit = false>
 KernelPlan make_plan(size_t smem_optin) {
-  const auto kernel = canonical_tiled_fast_kernel<TM, TN, XT>;
+  const auto kernel = canonical_tiled_fast_kernel<TM, TN, XT, kSplit>;
   KernelPlan p;
   for (int stages = kMaxStages; stages >= 2 && p.stages == 0; --stages)
     if (stages * stage_bytes<TM, TN, XT>() <= smem_optin) p.stages = stages;
@@ -293,6 +332,8 @@ const DevicePlans& plans_for_current_device() {
           "cudaDeviceGetAttribute");
     make_plans<float>(d.plan[0], static_cast<size_t>(optin));
     make_plans<uint16_t>(d.plan[1], static_cast<size_t>(optin));
+    d.split[0] = make_plan<4, 4, float, true>(static_cast<size_t>(optin));
+    d.split[1] = make_plan<4, 4, uint16_t, true>(static_cast<size_t>(optin));
     return d;
   });
 }
@@ -343,6 +384,54 @@ void launch(TiledShape shape, const KernelPlan& p, const XT* x, int64_t ldx, con
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
+// The split's geometry: `segments` segments of `seg` chunks (64 x 64 tiles).
+struct SplitPlan {
+  int segments = 0, seg = 0;
+};
+
+// Splits when the best plain tile leaves more than half of the GPU's block slots idle, into as many
+// segments as one wave of 64 x 64 tiles holds (each at least 4 chunks), as far as the later chunk
+// sums fit the scratch.
+// The fold kernel reads and writes each output once and each stored chunk sum once: small next to
+// the GEMM at these sizes (dsv4-pro N = 256: 40 MB, about L2-resident).
+SplitPlan plan_split(const DevicePlans& d, TiledShape plain, int64_t n, int experts, int hidden, bool bf16,
+                     const CanonicalSplitScratch& split) {
+  const KernelPlan& p = d.split[bf16];
+  if (!split.partials || p.stages == 0 || !canonical_split_wanted(n)) return {};
+  const int s = static_cast<int>(plain);
+  const int bm = 16 * kShapes[s].tm, bn = 16 * kShapes[s].tn;
+  const int64_t slots = static_cast<int64_t>(d.sms) * std::max(p.blocks_per_sm, 1);
+  const int64_t plain_blocks = ((n + bm - 1) / bm) * ((experts + bn - 1) / bn);
+  if (plain_blocks * 2 > slots) return {};
+  const int64_t tiles = ((n + 63) / 64) * ((experts + 63) / 64);
+  const int chunks = (hidden + kChunk - 1) / kChunk;
+  // At most one wave: a second, partly filled one would cost a whole segment's time again.
+  int64_t want = std::min<int64_t>(slots / tiles, chunks / 4);
+  for (; want >= 2; --want) {
+    const int seg = static_cast<int>((chunks + want - 1) / want);
+    const int segments = (chunks + seg - 1) / seg;
+    const size_t floats = static_cast<size_t>(n) * experts * static_cast<size_t>(chunks - seg);
+    if (segments >= 2 && floats <= split.floats) return {segments, seg};
+  }
+  return {};
+}
+
+template <class XT>
+void launch_split(const SplitPlan& sp, const KernelPlan& p, const XT* x, int64_t ldx, const float* w, int64_t n,
+                  int experts, int hidden, float* logits, float* partials, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((experts + 63) / 64), static_cast<unsigned>((n + 63) / 64),
+                  static_cast<unsigned>(sp.segments));
+  canonical_tiled_fast_kernel<4, 4, XT, true><<<grid, kThreads, p.smem, stream>>>(
+      x, ldx, w, n, experts, hidden, p.stages, logits, sp.seg, partials);
+  check_launch("canonical_tiled_fast_kernel (split)");
+  const int chunks = (hidden + kChunk - 1) / kChunk;
+  const int64_t outputs = n * experts;
+  const int64_t blocks = std::min<int64_t>((outputs + 255) / 256, 65535);
+  canonical_fold_kernel<<<static_cast<unsigned>(blocks), 256, 0, stream>>>(partials, chunks - sp.seg, outputs,
+                                                                          logits);
+  check_launch("canonical_fold_kernel");
+}
+
 }  // namespace
 
 const char* tiled_shape_name(TiledShape shape) {
@@ -367,22 +456,33 @@ void canonical_tiled_plan(TiledShape shape, bool bf16, int* stages, int* blocks_
   *blocks_per_sm = p.blocks_per_sm;
 }
 
-bool canonical_tiled_fast(XView x, const float* w, int64_t n, int experts, int hidden, float* logits,
-                          cudaStream_t stream, TiledShape shape) {
+TiledRun canonical_tiled_fast(XView x, const float* w, int64_t n, int experts, int hidden, float* logits,
+                              cudaStream_t stream, TiledShape shape, const CanonicalSplitScratch& split) {
   // 16-byte copies need every row start 16-byte aligned: H and ld multiples of 4 floats / 8 bf16.
   const int vec = x.bf16 ? 8 : 4;
   if (n <= 0 || hidden <= 0 || hidden % vec != 0 || x.ld % vec != 0 || !aligned16(x.data) || !aligned16(w))
-    return false;
+    return TiledRun::Declined;
   const DevicePlans& d = plans_for_current_device();
-  if (shape == TiledShape::Auto) shape = pick(d, n, experts, x.bf16);
-  if (static_cast<int>(shape) < 0) return false;
+  const bool automatic = shape == TiledShape::Auto;
+  if (automatic) shape = pick(d, n, experts, x.bf16);
+  if (static_cast<int>(shape) < 0) return TiledRun::Declined;
   const KernelPlan& p = d.plan[x.bf16][static_cast<int>(shape)];
-  if (p.stages == 0) return false;
+  if (p.stages == 0) return TiledRun::Declined;
+  const SplitPlan sp = automatic ? plan_split(d, shape, n, experts, hidden, x.bf16, split) : SplitPlan{};
+  if (sp.segments >= 2) {
+    if (x.bf16)
+      launch_split(sp, d.split[1], static_cast<const uint16_t*>(x.data), x.ld, w, n, experts, hidden, logits,
+                   split.partials, stream);
+    else
+      launch_split(sp, d.split[0], static_cast<const float*>(x.data), x.ld, w, n, experts, hidden, logits,
+                   split.partials, stream);
+    return TiledRun::Split;
+  }
   if (x.bf16)
     launch(shape, p, static_cast<const uint16_t*>(x.data), x.ld, w, n, experts, hidden, logits, stream);
   else
     launch(shape, p, static_cast<const float*>(x.data), x.ld, w, n, experts, hidden, logits, stream);
-  return true;
+  return TiledRun::Tiled;
 }
 
 }  // namespace moerouter::cuda::detail

@@ -14,11 +14,32 @@ namespace moerouter::cuda::detail {
 // Block tiles (rows x experts) the fast kernel can use; 256 threads each, 16 x 16.
 enum class TiledShape { Auto = -1, R128E128 = 0, R128E96, R128E64, R64E128, R64E64, Count };
 
+// Scratch for the split (canonical_tiled.cu: chunks spread over segments when the tiles alone
+// leave SMs idle, later chunk sums stored and added in order by a second kernel). The router's
+// workspace holds kCanonicalSplitBytes of it for calls of kSplitKMaxRows < n <= kCanonicalSplitMaxRows.
+struct CanonicalSplitScratch {
+  float* partials = nullptr;  // nullptr: no split
+  size_t floats = 0;
+};
+inline constexpr size_t kCanonicalSplitBytes = size_t{64} << 20;
+inline constexpr int64_t kCanonicalSplitMaxRows = 4096;
+inline bool canonical_split_wanted(int64_t n) { return n > kSplitKMaxRows && n <= kCanonicalSplitMaxRows; }
+
+// How the fast kernel ran.
+enum class TiledRun { Declined, Tiled, Split };
+
 // Computes logits [n, E] when the shapes allow 16-byte loads: H % 4 == 0 (f32 x) or H % 8 == 0
-// (bf16 x), x.ld likewise, x and w 16-byte aligned. Returns false, launching nothing, otherwise.
-// `shape` forces a block tile (benchmarks and tests); Auto picks the one that fills the GPU best.
-bool canonical_tiled_fast(XView x, const float* w, int64_t n, int experts, int hidden, float* logits,
-                          cudaStream_t stream, TiledShape shape = TiledShape::Auto);
+// (bf16 x), x.ld likewise, x and w 16-byte aligned. Returns Declined, launching nothing, otherwise.
+// `shape` forces a block tile (benchmarks and tests; no split); Auto picks the one that fills the
+// GPU best, and the split when `split` has room and the tiles alone would leave most SMs idle.
+TiledRun canonical_tiled_fast(XView x, const float* w, int64_t n, int experts, int hidden, float* logits,
+                              cudaStream_t stream, TiledShape shape = TiledShape::Auto,
+                              const CanonicalSplitScratch& split = {});
+
+// canonical_gemm (kernels.hpp) with the split's scratch; *split_used tells whether it ran.
+CanonicalKernel canonical_gemm_with_split(CanonicalKernel which, XView x, const float* w, int64_t n,
+                                          int64_t experts, int64_t hidden, float* logits, cudaStream_t stream,
+                                          const CanonicalSplitScratch& split, bool* split_used);
 
 // The tile Auto picks for this problem on the current device (for reports).
 TiledShape canonical_tiled_pick(int64_t n, int experts, bool bf16);

@@ -15,6 +15,7 @@
 #include "cublas_gemm.hpp"
 #include "decode_route.hpp"
 #include "dispatch_layout.hpp"
+#include "env_integer.hpp"
 #include "kernels.hpp"
 #include "moerouter/epilogue.hpp"
 #include "moerouter/error.hpp"
@@ -72,16 +73,8 @@ enum class FusedPath { None, Decode, Bf16 };
 constexpr int64_t kBf16DecodeMaxRowsDefault = 0;
 
 int64_t bf16_decode_max_rows() {
-  static const int64_t rows = [] {
-    const char* v = std::getenv("MOEROUTER_BF16_DECODE_MAX_ROWS");
-    if (!v || !*v) return kBf16DecodeMaxRowsDefault;
-    char* end = nullptr;
-    const long parsed = std::strtol(v, &end, 10);
-    if (*end != '\0' || parsed < 0 || parsed > kDecodeMaxRows)
-      fail(ErrorCode::InvalidArgument, "MOEROUTER_BF16_DECODE_MAX_ROWS: expected an integer in 0..", kDecodeMaxRows,
-           ", got '", v, "'");
-    return static_cast<int64_t>(parsed);
-  }();
+  static const int64_t rows =
+      env_integer("MOEROUTER_BF16_DECODE_MAX_ROWS", 0, kDecodeMaxRows, kBf16DecodeMaxRowsDefault);
   return rows;
 }
 
@@ -158,6 +151,13 @@ void CudaRouterImpl::set_weights(TensorView weight, std::optional<TensorView> bi
     for (size_t i = 0; i < count; ++i) wf[i] = bf16_to_float(wb[i]);  // exact
   }
   for (size_t i = 0; i < count; ++i) wb[i] = float_to_bf16(wf[i]);  // as the CPU's rows_bf16
+  // Whether the bf16 copy holds W's values exactly (weights set as bf16, as checkpoints store them):
+  // then the decode router may read it in canonical and fp32 modes too (decode_route.hpp).
+  bool bf16_exact = true;
+  for (size_t i = 0; i < count && bf16_exact; ++i) {
+    const float back = bf16_to_float(wb[i]);
+    bf16_exact = std::memcmp(&back, &wf[i], sizeof(float)) == 0;
+  }
   if (bias) copy_in(b.data(), *bias, b.size() * sizeof(float));
 
   std::unique_lock<std::shared_mutex> lock(weights_mutex_);
@@ -177,6 +177,7 @@ void CudaRouterImpl::set_weights(TensorView weight, std::optional<TensorView> bi
     check(cudaMemcpy(bias_.get(), b.data(), b.size() * sizeof(float), cudaMemcpyHostToDevice),
           "cudaMemcpy(bias)");
   has_bias_ = bias.has_value();
+  w_bf16_exact_ = bf16_exact;
   loaded_ = true;
 }
 
@@ -268,7 +269,8 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
   std::lock_guard<std::mutex> ws_lock(ws.mutex);
   const bool x_bf16 = x.dtype == DType::BF16;
   const bool need_stage = (mode == GemmMode::Fp32 && x_bf16) || (mode == GemmMode::Bf16 && !x_bf16);
-  ws.ensure(n, need_stage, mode != GemmMode::Canonical, capturing, E, H);
+  ws.ensure(n, need_stage, mode != GemmMode::Canonical, mode == GemmMode::Canonical && canonical_split_wanted(n),
+            capturing, E, H);
 
   if (o.hash_table && n > 0) check_hash_on_device(ws, o, n, stream);  // before anything is written
 
@@ -278,9 +280,15 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
   if (n > 0 && fused == FusedPath::None) {
     switch (mode) {
       case GemmMode::Canonical:
-        stats.kernel = kernel_name(
-            canonical_gemm(CanonicalKernel::Auto, xv, w_f32_.as<float>(), n, E, H, logits, stream));
+      {
+        const CanonicalSplitScratch split{ws.canonical_split.as<float>(),
+                                          ws.canonical_split.get() ? kCanonicalSplitBytes / sizeof(float) : 0};
+        bool split_used = false;
+        const CanonicalKernel k = canonical_gemm_with_split(CanonicalKernel::Auto, xv, w_f32_.as<float>(), n, E, H,
+                                                            logits, stream, split, &split_used);
+        stats.kernel = split_used ? "cuda-canonical-tiled-split" : kernel_name(k);
         break;
+      }
       case GemmMode::Fp32: sgemm_logits(ws, xv, w_f32_.as<float>(), n, E, H, logits, stream); break;
       case GemmMode::Bf16: bf16_gemm_logits(ws, xv, w_bf16_.as<uint16_t>(), n, E, H, logits, stream); break;
     }
@@ -323,7 +331,7 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
     } else {
       const FusedRouteArgs f{xv, n, E, H, w_f32_.as<float>(), w_bf16_.as<uint16_t>(), a, ws.grid_counter()};
       if (fused == FusedPath::Decode) {
-        decode_route(mode, f, stream);
+        decode_route(mode, f, stream, w_bf16_exact_);
         stats.kernel = "cuda-decode-fused";
       } else {
         bf16_fused_route(f, stream);
@@ -363,7 +371,8 @@ void CudaRouterImpl::reserve(int64_t max_rows, void* stream) {
   const auto s = static_cast<cudaStream_t>(stream);
   Workspace& ws = pool_.get(s);
   std::lock_guard<std::mutex> lock(ws.mutex);
-  ws.ensure(max_rows, true, true, stream_capturing(s), cfg_.experts, cfg_.hidden);
+  // The canonical split's scratch too when some call up to max_rows may split (64 MiB).
+  ws.ensure(max_rows, true, true, max_rows > kSplitKMaxRows, stream_capturing(s), cfg_.experts, cfg_.hidden);
   // The fast canonical kernel configures itself (shared-memory attributes, occupancy) on first use;
   // do that here, outside any graph capture that may follow.
   const int64_t rows = std::max<int64_t>(max_rows, 1);

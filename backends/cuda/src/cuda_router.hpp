@@ -40,6 +40,7 @@ class CudaRouterImpl final : public CudaRouter {
   DeviceArray w_bf16_;  // [E, H] rounded to bf16 (nearest even) for gemm=bf16
   DeviceArray bias_;    // [E]
   bool loaded_ = false, has_bias_ = false;
+  bool w_bf16_exact_ = false;  // every weight is a bf16 value (set_weights checks)
   WorkspacePool pool_;
 };
 

@@ -49,6 +49,7 @@
 #include "decode_route.hpp"
 #include "decode_route_testing.hpp"
 #include "per_device_cache.hpp"
+#include "epilogue_compact_select.cuh"
 #include "epilogue_device.cuh"
 #include "kernels.hpp"
 #include "moerouter/config.hpp"
@@ -202,6 +203,9 @@ __device__ __forceinline__ void stage_rows_bf16(const uint16_t* __restrict__ src
 // The tail of the block that completed a row block: routes its rows, one warp per row. Not inlined:
 // it is the same code for every kernel instance (and most of their compile time when inlined).
 // `a` is the kernel's __grid_constant__ parameter (read in place, not copied).
+static_assert(sizeof(WarpRowScratch) % alignof(ScreenScratch) == 0,
+              "the tail's ScreenScratch array follows the WarpRowScratch array in shared memory");
+
 __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g, float* work, float* bias_s,
                                          int row0, int rb) {
   const int tid = threadIdx.x;
@@ -209,16 +213,16 @@ __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g,
   // The selection reads bias[e] once per expert in a loop whose iterations wait on each other: from
   // global memory every read is an L2 round trip (measured: 10-20 us for one row), so it reads the
   // shared copy every block prefetched at its start (the same values: the same bits come out).
+  // The GEMM loop (at least one slice) waited on every cp.async group, the bias's included, and
+  // ended with a barrier: bias_s is complete here.
   EpilogueArgs epi = a.epi;
-  if (a.epi.params.bias) {
-    __pipeline_wait_prior(0);
-    __syncthreads();
-    epi.params.bias = bias_s;
-  }
+  if (a.epi.params.bias) epi.params.bias = bias_s;
   const int warp = tid / 32, lane = tid % 32;
   float* rowbuf = work + warp * E;
   const int scratch_off = (kWarps * E + 3) / 4 * 4;
   WarpRowScratch* scratch = reinterpret_cast<WarpRowScratch*>(work + scratch_off) + warp;
+  ScreenScratch* compact =  // the compact selection's candidates, after the kWarps WarpRowScratch
+      reinterpret_cast<ScreenScratch*>(reinterpret_cast<WarpRowScratch*>(work + scratch_off) + kWarps) + warp;
   for (int r = warp; r < rb; r += kWarps) {
     const int64_t row = row0 + r;
     const float* src = a.epi.logits + row * E;
@@ -238,6 +242,15 @@ __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g,
         float act[J];
         warp_load_logits<J>(rowbuf, E, act);  // the row's activations (0 past E)
         warp_select_registers<J, true>(epi, row, act);
+      });
+    } else if (g.act_in_gemm && register_path_applies(epi)) {
+      // One row per warp with nothing else to do: the compact selection (few dependent steps),
+      // warp_select_registers where it declines.
+      with_register_width(E, [&](auto width) {
+        constexpr int J = decltype(width)::value;
+        float act[J];
+        warp_load_logits<J>(rowbuf, E, act);
+        if (!warp_select_compact<J>(epi, row, act, *compact)) warp_select_registers<J, true>(epi, row, act);
       });
     } else if (g.act_in_gemm) {
       warp_select_row(epi, row, rowbuf, *scratch);
@@ -390,22 +403,28 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
   if (tid < owners)
     decode_store_output(a, g.act_in_gemm, static_cast<int64_t>(row0 + own_r) * E + (e0 + own_e), total);
 
-  // Completion: the last expert block of this row block runs the tail.
-  __threadfence();
+  // Completion: the last expert block of this row block runs the tail. One thread per block
+  // fences, as a grid barrier does: the barrier makes the block's outputs visible to thread 0 and
+  // its fence is cumulative, so it releases them all before the counter; the last block's thread 0
+  // fences again after reading the counter (acquire), and the barrier passes that on to its warps.
+  // (A fence in every thread cost each its own wait on the memory system.)
   __syncthreads();
   trace_point(g, 4);
   if (tid == 0) {
+    __threadfence();
     const unsigned shift = g.field_bits == 32 ? 0u : static_cast<unsigned>(g.field_bits) * blockIdx.y;
     const unsigned mask = g.field_bits == 32 ? 0xFFFFFFFFu : (1u << g.field_bits) - 1u;
     const unsigned old = atomicAdd(a.grid_counter, 1u << shift);
     const bool last = ((old >> shift) & mask) == gridDim.x - 1;
-    if (last) atomicSub(a.grid_counter, gridDim.x << shift);  // this field back to 0
+    if (last) {
+      atomicSub(a.grid_counter, gridDim.x << shift);  // this field back to 0
+      __threadfence();
+    }
     s_last = last;
   }
   __syncthreads();
   trace_point(g, 5);
   if (!s_last) return;
-  __threadfence();
   decode_tail(a, g, work, bias_s, row0, rb);
 }
 
@@ -473,7 +492,8 @@ Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_ge
   s = (chunks + slices - 1) / slices;
   const size_t gemm_bytes = static_cast<size_t>(rb) * s * x_chunk_bytes + static_cast<size_t>(eb) * s * w_chunk_bytes +
                             static_cast<size_t>(rb) * eb * (s + 1) * 4;
-  const size_t tail_bytes = static_cast<size_t>((kWarps * E + 3) / 4 * 4) * 4 + kWarps * sizeof(WarpRowScratch);
+  const size_t tail_bytes = static_cast<size_t>((kWarps * E + 3) / 4 * 4) * 4 + kWarps * sizeof(WarpRowScratch) +
+                            kWarps * sizeof(ScreenScratch);
   p.smem = static_cast<size_t>(bias_floats) * 4 + std::max(gemm_bytes, tail_bytes);
   p.carveout = static_cast<int>(std::min<int64_t>(
       100, (static_cast<int64_t>(p.smem) + 2048) * 100 / dl.smem_per_sm + 1));
@@ -546,12 +566,15 @@ bool decode_route_supports(GemmMode mode, int64_t n, int64_t experts, int64_t hi
          hidden <= (1 << 30);
 }
 
-void decode_route(GemmMode mode, const FusedRouteArgs& a, cudaStream_t stream) {
+void decode_route(GemmMode mode, const FusedRouteArgs& a, cudaStream_t stream, bool w_bf16_exact) {
   if (!decode_route_supports(mode, a.n, a.experts, a.hidden))
     fail(ErrorCode::Internal, "decode_route called on an unsupported shape: n=", a.n, " E=", a.experts,
          " H=", a.hidden);
-  const bool bf16 = mode == GemmMode::Bf16;
-  const Plan p = plan(a.n, a.experts, a.hidden, device_limits(), act_in_gemm_for(a.epi), vec_ok(a, mode), bf16,
+  // The bf16-W instance: bf16 mode, or W's f32 values are bf16 values and x is bf16 (nothing to
+  // round: the instance's only other difference, rounding f32 x to bf16, does not arise).
+  const bool bf16 = mode == GemmMode::Bf16 || (w_bf16_exact && a.x.bf16);
+  const GemmMode staged = bf16 ? GemmMode::Bf16 : mode;
+  const Plan p = plan(a.n, a.experts, a.hidden, device_limits(), act_in_gemm_for(a.epi), vec_ok(a, staged), bf16,
                       bf16 && w_async_ok(a), a.x.bf16, x_async_ok(a));
   if (a.x.bf16) {
     if (bf16) launch_tile<uint16_t, true>(a, p, stream); else launch_tile<uint16_t, false>(a, p, stream);
@@ -590,7 +613,7 @@ void decode_route_hook(const DecodeTestCall& c) {
   a.epi.screen = activation_screen_on();  // the library's defaults, so the tests run what routers run
   a.epi.group_registers = group_registers_on();
   a.grid_counter = c.grid_counter;
-  decode_route(c.mode, a, static_cast<cudaStream_t>(c.stream));
+  decode_route(c.mode, a, static_cast<cudaStream_t>(c.stream), c.w_bf16_exact);
 }
 
 void set_decode_tiling(const DecodeTiling& t) {

@@ -19,6 +19,7 @@ struct DecodeTestCall {
   int64_t n = 0, experts = 0, hidden = 0;
   const float* w_f32 = nullptr;
   const uint16_t* w_bf16 = nullptr;
+  bool w_bf16_exact = false;  // decode_route's flag: W's values are bf16 values
   epilogue::Params params{};  // params.bias: device pointer or nullptr
   float* logits_ws = nullptr;  // [n, E] scratch
   float* weights_out = nullptr;

@@ -5,9 +5,11 @@
 // routers (their compile takes most of a build).
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "activation_screen.cuh"
 #include "epilogue_device.cuh"
+#include "warp_candidates.cuh"
 
 namespace moerouter::cuda::detail {
 
@@ -25,54 +27,6 @@ namespace moerouter::cuda::detail {
 // gather_weights' sums, bit for bit. Rows where the screen cannot decide cheaply (a non-finite
 // logit, a screened score that overflowed, more than 32 candidates: ties, crowded scores) take the
 // exact path.
-
-// Per-warp shared scratch of the screened path: the compacted candidates (at most 32 per row).
-struct ScreenScratch {
-  float2 candidate[32];  // (logit, expert id as float bits): one 64-bit store per candidate
-};
-
-// The scratch's candidate slots addressed by a 32-bit shared-window address taken once. Through the
-// generic reference, ptxas re-derived the shared address (S2R SR_CgaCtaId, MOV, LEA) before every
-// predicated store of the compaction: three extra instructions per slot and row (ncu per-SASS
-// profile, H100, 2026-12-07). On the host (the emulated-warp test) it is a plain pointer.
-class CandidateSlots {
- public:
-  __device__ __forceinline__ explicit CandidateSlots(ScreenScratch& scratch) {
-#if defined(__CUDA_ARCH__)
-    base_ = static_cast<uint32_t>(__cvta_generic_to_shared(scratch.candidate));
-#else
-    base_ = scratch.candidate;
-#endif
-  }
-  __device__ __forceinline__ void store(int place, float2 v) const {
-#if defined(__CUDA_ARCH__)
-    asm volatile("st.shared.v2.f32 [%0], {%1, %2};" ::"r"(base_ + 8u * static_cast<uint32_t>(place)), "f"(v.x),
-                 "f"(v.y)
-                 : "memory");
-#else
-    base_[place] = v;
-#endif
-  }
-  __device__ __forceinline__ float2 load(int place) const {
-#if defined(__CUDA_ARCH__)
-    float2 v;
-    asm volatile("ld.shared.v2.f32 {%0, %1}, [%2];"
-                 : "=f"(v.x), "=f"(v.y)
-                 : "r"(base_ + 8u * static_cast<uint32_t>(place))
-                 : "memory");
-    return v;
-#else
-    return base_[place];
-#endif
-  }
-
- private:
-#if defined(__CUDA_ARCH__)
-  uint32_t base_;
-#else
-  float2* base_;
-#endif
-};
 
 // rank_key's inverse for the keys of numbers (key > 0).
 __device__ __forceinline__ float key_value(uint32_t key) {
@@ -106,30 +60,27 @@ __device__ __forceinline__ void screen_lane(const float (&l)[J], const float* bi
   }
 }
 
+// Calls f(std::true_type{}) or f(std::false_type{}): a runtime flag as a template argument.
+template <class F>
+__device__ __forceinline__ void with_flag(bool flag, F&& f) {
+  if (flag) f(std::true_type{});
+  else f(std::false_type{});
+}
+
 // screen_lane's instance for the row's score function, bias presence and fill.
 template <int J>
 __device__ __forceinline__ void screen_lane_any(const epilogue::Params& p, const float (&l)[J], float (&s)[J],
                                                 float& amax, float& smax, float& best) {
   const int E = static_cast<int>(p.experts);
-  const bool full = E == 32 * J;
-  const bool sigmoid = p.score == ScoreFn::Sigmoid;
-  if (full) {
-    if (sigmoid) {
-      if (p.bias) screen_lane<J, ScoreFn::Sigmoid, true, true>(l, p.bias, E, s, amax, smax, best);
-      else screen_lane<J, ScoreFn::Sigmoid, false, true>(l, p.bias, E, s, amax, smax, best);
-    } else {
-      if (p.bias) screen_lane<J, ScoreFn::SqrtSoftplus, true, true>(l, p.bias, E, s, amax, smax, best);
-      else screen_lane<J, ScoreFn::SqrtSoftplus, false, true>(l, p.bias, E, s, amax, smax, best);
-    }
-  } else {
-    if (sigmoid) {
-      if (p.bias) screen_lane<J, ScoreFn::Sigmoid, true, false>(l, p.bias, E, s, amax, smax, best);
-      else screen_lane<J, ScoreFn::Sigmoid, false, false>(l, p.bias, E, s, amax, smax, best);
-    } else {
-      if (p.bias) screen_lane<J, ScoreFn::SqrtSoftplus, true, false>(l, p.bias, E, s, amax, smax, best);
-      else screen_lane<J, ScoreFn::SqrtSoftplus, false, false>(l, p.bias, E, s, amax, smax, best);
-    }
-  }
+  with_flag(E == 32 * J, [&](auto full) {
+    with_flag(p.bias != nullptr, [&](auto has_bias) {
+      constexpr bool kFull = decltype(full)::value, kBias = decltype(has_bias)::value;
+      if (p.score == ScoreFn::Sigmoid)
+        screen_lane<J, ScoreFn::Sigmoid, kBias, kFull>(l, p.bias, E, s, amax, smax, best);
+      else
+        screen_lane<J, ScoreFn::SqrtSoftplus, kBias, kFull>(l, p.bias, E, s, amax, smax, best);
+    });
+  });
 }
 
 // Selection, weights, ids and counts of a row of finite sqrtsoftplus/sigmoid logits (l[j] of expert
@@ -148,74 +99,28 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
   // Finite logits give finite a' (and no NaN), so s' = a' + b is finite unless it overflowed, which
   // its magnitude's maximum shows (fmaxf passes over NaN, but there is none to pass over).
   if (!__all_sync(kFullWarpMask, smax <= 0x1.fffffep127f)) return false;
-  const uint32_t lane_best = lane < E ? rank_key(best) : 0u;
-  // t: the k-th largest lane best, with multiplicity (each round removes the lanes holding the top).
-  bool alive = lane < E;  // lanes with at least one expert; their keys are > 0 (finite scores)
-  int removed = 0;
+  // t: the k-th largest lane best (warp_candidates.cuh); lanes with experts have keys > 0 (finite).
   uint32_t t = 0u;
-  while (true) {
-    const uint32_t top = __reduce_max_sync(kFullWarpMask, alive ? lane_best : 0u);
-    const uint32_t holders = __ballot_sync(kFullWarpMask, alive && lane_best == top);
-    if (top == 0u || holders == 0u) return false;  // fewer than k lanes (cannot happen: k <= min(E, 32))
-    removed += __popc(holders);
-    if (removed >= k) {
-      t = top;
-      break;
-    }
-    if (alive && lane_best == top) alive = false;
-  }
+  if (!warp_kth_lane_key(lane < E ? rank_key(best) : 0u, lane < E, k, t)) return false;
   const float D = 0x1p-11f * warp_max_nonnegative(amax) + 0x1p-20f * warp_max_nonnegative(smax) + 0x1p-100f;
   const float thr = key_value(t) - (D + D);
   if (!fmath::is_finite(thr)) return false;
-  // Candidates, compacted through shared memory in (j, lane) order: one ballot per slot gives each
-  // candidate its place (the candidates before it), and lane i then reads place i. Cheaper than
-  // pulling the i-th set bit of every ballot into lane i with shuffles.
-  const uint32_t lanes_below = (1u << lane) - 1u;
-  const CandidateSlots slots(scratch);
-  int base = 0;
+  bool candidate[J];
 #pragma unroll
-  for (int j = 0; j < J; ++j) {
-    const int e = lane + 32 * j;
-    const bool candidate = e < E && s[j] >= thr;
-    const uint32_t m = __ballot_sync(kFullWarpMask, candidate);
-    const int place = base + __popc(m & lanes_below);
-    if (candidate && place < 32) slots.store(place, make_float2(l[j], __uint_as_float(static_cast<uint32_t>(e))));
-    base += __popc(m);
-  }
-  if (base > 32) return false;  // crowded near the k-th place (warp-uniform: base is)
-  __syncwarp();
-  const bool has = lane < base;
-  const float2 mine = has ? slots.load(lane) : make_float2(0.0f, 0.0f);
-  const float my_l = mine.x;
-  const int32_t my_e = has ? static_cast<int32_t>(__float_as_uint(mine.y)) : -1;
-  __syncwarp();  // every lane has read its place before the next row writes the scratch
+  for (int j = 0; j < J; ++j) candidate[j] = lane + 32 * j < E && s[j] >= thr;
+  const CandidateSlots slots(scratch);
+  const int count = warp_compact_candidates<J>(slots, candidate, l);
+  if (count > 32) return false;  // crowded near the k-th place (warp-uniform: count is)
+  float my_l = 0.0f;
+  const int32_t my_e = take_candidate(slots, count, my_l);
   // Exact activations of the candidates, then k rounds of the exact order among them.
   float act = 0.0f;
   uint32_t key = 0u;
-  bool open = my_e >= 0;
-  if (open) {
+  if (my_e >= 0) {
     epilogue::activate_row(&my_l, 1, p.score, &act);
     key = rank_key(p.bias ? act + p.bias[my_e] : act);
   }
-  float sum = 0.0f, my_act = 0.0f;
-  int32_t my_id = 0;
-  // The lowest expert among the holders of the top key and the lane holding it, in one reduction:
-  // experts are distinct and < 2^26, so (expert << 5 | lane) orders like the expert.
-  const uint32_t tag = (static_cast<uint32_t>(my_e) << 5) | static_cast<uint32_t>(lane);
-  for (int r = 0; r < k; ++r) {
-    const uint32_t top_key = __reduce_max_sync(kFullWarpMask, open ? key : 0u);
-    const uint32_t won = __reduce_min_sync(kFullWarpMask, open && key == top_key ? tag : 0xFFFFFFFFu);
-    const uint32_t id = won >> 5;
-    const int owner = static_cast<int>(won & 31u);
-    const float v = __shfl_sync(kFullWarpMask, act, owner);
-    if (lane == owner) open = false;
-    sum = sum + v;  // rank order, as gather_weights
-    if (lane == r) {
-      my_id = static_cast<int32_t>(id);
-      my_act = v;
-    }
-  }
-  warp_write_ranked(a, row, my_id, my_act, sum);
+  warp_rank_candidates(a, row, my_e, key, act);
   return true;
 }
 

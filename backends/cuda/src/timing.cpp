@@ -55,27 +55,6 @@ int rotation_count(size_t x_bytes, bool graph) {
   return static_cast<int>(count);  // 2 even when it does not fit: the allocation then says why
 }
 
-// Captures the work `enqueue` puts on `stream` into an instantiated graph. A failure inside the
-// capture ends it before rethrowing, so the stream is usable again.
-GraphExec capture(cudaStream_t stream, const std::function<void()>& enqueue) {
-  check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
-  cudaGraph_t graph = nullptr;
-  try {
-    enqueue();
-  } catch (...) {
-    (void)cudaStreamEndCapture(stream, &graph);
-    if (graph) (void)cudaGraphDestroy(graph);
-    (void)cudaGetLastError();
-    throw;
-  }
-  check(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture");
-  cudaGraphExec_t exec = nullptr;
-  const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
-  (void)cudaGraphDestroy(graph);  // the executable graph is independent of it
-  check(status, "cudaGraphInstantiate");
-  return GraphExec(exec);
-}
-
 void check_timing_args(const CudaRouter& router, const TensorView& x, const TimingOptions& o) {
   const RouterConfig& cfg = router.config();
   if (x.device != DeviceType::Cpu)
@@ -158,7 +137,7 @@ TimingResult time_route(CudaRouter& router, const TensorView& host_x, GemmMode m
   std::vector<GraphExec> graphs;
   if (o.graph) {
     graphs.reserve(static_cast<size_t>(count));
-    for (int i = 0; i < count; ++i) graphs.push_back(capture(stream, [&] { route(i); }));
+    for (int i = 0; i < count; ++i) graphs.push_back(detail::capture_graph(stream, [&] { route(i); }));
   }
   const auto launch = [&](int i) {
     if (o.graph)
@@ -186,5 +165,28 @@ TimingResult time_route(CudaRouter& router, const TensorView& host_x, GemmMode m
   result.us_p90 = s.p90;
   return result;
 }
+
+namespace detail {
+
+GraphExec capture_graph(cudaStream_t stream, const std::function<void()>& enqueue) {
+  check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+  cudaGraph_t graph = nullptr;
+  try {
+    enqueue();
+  } catch (...) {
+    (void)cudaStreamEndCapture(stream, &graph);
+    if (graph) (void)cudaGraphDestroy(graph);
+    (void)cudaGetLastError();
+    throw;
+  }
+  check(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture");
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+  (void)cudaGraphDestroy(graph);  // the executable graph is independent of it
+  check(status, "cudaGraphInstantiate");
+  return GraphExec(exec);
+}
+
+}  // namespace detail
 
 }  // namespace moerouter::cuda

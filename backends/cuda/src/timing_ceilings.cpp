@@ -1,5 +1,6 @@
 // The ceilings a benchmark row is judged against (cuda.hpp, "Benchmarking"): copy bandwidth and
-// the cuBLAS SGEMM / BF16 GEMM rates of the current device, measured in the same process.
+// the cuBLAS SGEMM / BF16 GEMM rates of the current device, and the time of a graph replay of an
+// empty kernel, measured in the same process.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -20,6 +21,8 @@ using detail::Event;
 
 constexpr int kWarmups = 2;
 constexpr int kReps = 10;
+constexpr int kLaunchWarmups = 20;
+constexpr int kLaunchReps = 300;
 
 // Median of kReps isolated timings of `work` after kWarmups untimed runs.
 template <class Work>
@@ -89,6 +92,23 @@ double measure_copy_bandwidth_gbs() {
   });
   check(cudaStreamSynchronize(stream), "cudaStreamSynchronize(copy bandwidth)");
   return 2.0 * static_cast<double>(bytes) / (us * 1e-6) / 1e9;  // read + write
+}
+
+double measure_graph_launch_us() {
+  int device = 0, sms = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+  const Stream owned;
+  const auto stream = static_cast<cudaStream_t>(owned.get());
+  const detail::GraphExec graph =
+      detail::capture_graph(stream, [&] { detail::launch_empty_kernel(stream, std::max(sms, 1)); });
+  const auto replay = [&] { check(cudaGraphLaunch(graph.get(), stream), "cudaGraphLaunch(empty kernel)"); };
+  for (int i = 0; i < kLaunchWarmups; ++i) replay();
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize(warm-up)");
+  Event start, stop;
+  std::vector<double> samples;  // many: each is a few µs, and the median of 10 would wander
+  for (int i = 0; i < kLaunchReps; ++i) samples.push_back(detail::time_once_us(stream, start, stop, replay));
+  return detail::summarize(samples).median;
 }
 
 double measure_sgemm_tflops() { return gemm_tflops(false); }

@@ -41,7 +41,14 @@ __global__ void hold_kernel(unsigned long long ns) {
   } while (t - t0 < ns);
 }
 
+__global__ void empty_kernel() {}
+
 }  // namespace
+
+void launch_empty_kernel(cudaStream_t stream, int blocks) {
+  empty_kernel<<<blocks, 256, 0, stream>>>();
+  check_launch("empty_kernel");
+}
 
 void hold_stream(cudaStream_t stream, double us) {
   hold_kernel<<<1, 1, 0, stream>>>(static_cast<unsigned long long>(us * 1e3));

@@ -17,4 +17,8 @@ void fill_uniform(void* dst, size_t count, bool bf16, uint32_t seed, cudaStream_
 // work then time the GPU alone, not the host's launch calls (time_once_us).
 void hold_stream(cudaStream_t stream, double us);
 
+// One launch of a kernel that does nothing, `blocks` blocks of 256 threads: the launch cost a
+// router's kernel pays whatever it computes (measure_graph_launch_us).
+void launch_empty_kernel(cudaStream_t stream, int blocks);
+
 }  // namespace moerouter::cuda::detail

@@ -4,6 +4,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <functional>
 #include <vector>
 
 #include "cuda_check.hpp"
@@ -39,6 +40,10 @@ class GraphExec {
  private:
   cudaGraphExec_t e_ = nullptr;
 };
+
+// Captures the work `enqueue` puts on `stream` into an instantiated graph. A failure inside the
+// capture ends it before rethrowing, so the stream is usable again.
+GraphExec capture_graph(cudaStream_t stream, const std::function<void()>& enqueue);
 
 class CublasHandle {
  public:

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "canonical_tiled.hpp"
 #include "moerouter/config.hpp"
 #include "moerouter/error.hpp"
 
@@ -31,9 +32,10 @@ bool Workspace::fits(int64_t n, bool need_stage, bool need_cublas) const {
          (!need_cublas || cublas);
 }
 
-void Workspace::ensure(int64_t n, bool need_stage, bool need_cublas, bool capturing,
+void Workspace::ensure(int64_t n, bool need_stage, bool need_cublas, bool want_split, bool capturing,
                        int64_t experts, int64_t hidden) {
-  if (fits(n, need_stage, need_cublas)) return;
+  const bool add_split = want_split && !canonical_split.get() && !capturing;
+  if (fits(n, need_stage, need_cublas) && !add_split) return;
   if (capturing)
     fail_arg(ErrorCode::InvalidArgument, "route() during CUDA graph capture",
              "a workspace reserved beforehand for this stream (CudaRouter::reserve(" +
@@ -48,6 +50,7 @@ void Workspace::ensure(int64_t n, bool need_stage, bool need_cublas, bool captur
     check(cudaMemset(counters.get(), 0, 4 * sizeof(unsigned long long)), "cudaMemset(workspace counters)");
   }
   if (!layout.get()) layout = DeviceArray((kMaxExperts + 1) * sizeof(int64_t), "the dispatch-layout scratch");
+  if (add_split) canonical_split = DeviceArray(kCanonicalSplitBytes, "the canonical split's chunk sums");
   if (rows < n) {
     logits = DeviceArray();  // free first: the old and new buffers need not coexist
     rows = 0;                // until the new buffer exists (an allocation failure leaves none)

@@ -34,6 +34,9 @@ struct Workspace {
   int64_t stage_rows = 0;  // capacity of `staging` in rows (x H floats)
   DeviceArray logits, staging, flag, cublas_workspace;
   DeviceArray layout;      // (kMaxExperts + 1) int64: dispatch-layout offsets scratch
+  // The canonical split's chunk sums (canonical_tiled.hpp): kCanonicalSplitBytes once a call (or
+  // reserve) of a size that may split asked for it; empty otherwise (the split is then skipped).
+  DeviceArray canonical_split;
   // Small device counters, zeroed when allocated: nonfinite() = EpilogueArgs::nonfinite (zeroed
   // again by each call that counts), grid_counter() = FusedRouteArgs::grid_counter (left zero by
   // every kernel that uses it).
@@ -51,7 +54,9 @@ struct Workspace {
   bool fits(int64_t rows, bool need_stage, bool need_cublas) const;
   // Grows to fit (synchronizing the stream before old buffers are freed). Throws
   // InvalidArgument when `capturing` and the workspace does not fit: allocation cannot be captured.
-  void ensure(int64_t rows, bool need_stage, bool need_cublas, bool capturing, int64_t experts,
+  // `want_split`: allocate the canonical split's scratch if missing — except while capturing, where
+  // its absence only means the call runs without the split.
+  void ensure(int64_t rows, bool need_stage, bool need_cublas, bool want_split, bool capturing, int64_t experts,
               int64_t hidden);
 };
 

@@ -31,7 +31,8 @@ bool device_present();
 class CudaRouter : public Router {
  public:
   // Allocates the workspace of `stream` for calls of up to max_rows rows in every gemm mode
-  // (logits, staging, cuBLAS handle and workspace). Afterwards route() on that stream with
+  // (logits, staging, cuBLAS handle and workspace; above 64 rows also the 64 MiB of chunk sums of
+  // the canonical split for mid-size N). Afterwards route() on that stream with
   // N <= max_rows neither allocates nor synchronizes, so it can be captured in a CUDA graph.
   // Without reserve(), route() grows the workspace on demand (allocating, and synchronizing the
   // stream before freeing the old buffers). Thread-safe.
@@ -96,6 +97,10 @@ double measure_copy_bandwidth_gbs();
 double measure_sgemm_tflops();
 // cuBLAS GemmEx 8192^3, BF16 inputs, FP32 output and compute, in TFLOP/s.
 double measure_bf16_gemm_tflops();
+// The floor of a lone graph-replayed call, in µs: a CUDA graph of one kernel that does nothing (one
+// block of 256 threads per SM), timed as time_route times graph replays (events around one
+// launch on a held stream). No router call timed that way can take less.
+double measure_graph_launch_us();
 // cuBLAS alone on a router's GEMM shape: logits [n, E] = x [n, H] · W [E, H]ᵀ, SGEMM (FP32, no
 // TF32) or, with bf16, GemmEx with BF16 inputs and FP32 accumulation; random operands, x rotating
 // past the L2, each call timed alone with CUDA events for at least min_time_s; median in µs. The
