@@ -1,6 +1,9 @@
 // Selection of ONE row by one warp with few dependent steps, for callers with little else to do
 // than wait on it: the decode router's tail block (one row at n = 1; 2.6 us of its 11.6 on an
 // H100 with warp_select_registers, whose k rounds each rescan J slots per lane in a chain).
+// Measured since (H100, 2026-12-07 12:52 UTC, decode trace): the tail still takes 2.9 us with this
+// selection, no faster — ncu counts ~976 instructions on the one warp. NOTES.md (session 7) keeps
+// the follow-up: spread the row over the tail block's idle warps, or drop this path.
 //
 // Exact keys throughout (no screen): t = the k-th largest of the lanes' best keys, counted with
 // multiplicity, is at most the row's k-th largest key, so every expert of the top k has key >= t.
