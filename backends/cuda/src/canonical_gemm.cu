@@ -11,14 +11,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
 
 #include "canonical_tiled.hpp"
 #include "cuda_check.hpp"
 #include "env_integer.hpp"
 #include "kernels.hpp"
 #include "moerouter/config.hpp"
-#include "moerouter/error.hpp"
 
 namespace moerouter::cuda::detail {
 
@@ -214,18 +212,12 @@ void launch(CanonicalKernel which, const XT* x, int64_t ldx, const float* w, int
 
 }  // namespace
 
-namespace {
-
-// The rows up to which Auto takes SplitK: kSplitKMaxRows, or MOEROUTER_CANONICAL_SPLITK_MAX_ROWS (an
-// integer 0..2^20, read once per process), so the crossover can be re-measured with `moerouter
-// bench` on any device.
+// kernels.hpp: kSplitKMaxRows unless the environment overrides it.
 int64_t canonical_splitk_max_rows() {
   static const int64_t rows =
       env_integer("MOEROUTER_CANONICAL_SPLITK_MAX_ROWS", 0, int64_t{1} << 20, kSplitKMaxRows);
   return rows;
 }
-
-}  // namespace
 
 void set_canonical_override(CanonicalKernel which) { g_override.store(which); }
 CanonicalKernel canonical_override() { return g_override.load(); }

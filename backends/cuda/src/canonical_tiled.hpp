@@ -16,14 +16,17 @@ enum class TiledShape { Auto = -1, R128E128 = 0, R128E96, R128E64, R64E128, R64E
 
 // Scratch for the split (canonical_tiled.cu: chunks spread over segments when the tiles alone
 // leave SMs idle, later chunk sums stored and added in order by a second kernel). The router's
-// workspace holds kCanonicalSplitBytes of it for calls of kSplitKMaxRows < n <= kCanonicalSplitMaxRows.
+// workspace holds kCanonicalSplitBytes of it for calls of canonical_splitk_max_rows() < n <=
+// kCanonicalSplitMaxRows.
 struct CanonicalSplitScratch {
   float* partials = nullptr;  // nullptr: no split
   size_t floats = 0;
 };
 inline constexpr size_t kCanonicalSplitBytes = size_t{64} << 20;
 inline constexpr int64_t kCanonicalSplitMaxRows = 4096;
-inline bool canonical_split_wanted(int64_t n) { return n > kSplitKMaxRows && n <= kCanonicalSplitMaxRows; }
+inline bool canonical_split_wanted(int64_t n) {
+  return n > canonical_splitk_max_rows() && n <= kCanonicalSplitMaxRows;
+}
 
 // How the fast kernel ran.
 enum class TiledRun { Declined, Tiled, Split };

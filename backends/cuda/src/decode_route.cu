@@ -49,7 +49,6 @@
 #include "decode_route.hpp"
 #include "decode_route_testing.hpp"
 #include "per_device_cache.hpp"
-#include "epilogue_compact_select.cuh"
 #include "epilogue_device.cuh"
 #include "kernels.hpp"
 #include "moerouter/config.hpp"
@@ -80,6 +79,7 @@ struct Geom {
   bool vec;               // 4-element vector staging is aligned
   bool w_async;           // bf16 W staged by 16-byte cp.async (H % 8 == 0, W 16-byte aligned)
   bool x_async;           // bf16 x staged by 16-byte cp.async (H and the row stride % 8 == 0, aligned)
+  bool fence_handoff;     // test hook: the earlier completion handoff (fences around the counter)
   unsigned long long* trace;  // test hook: per-block phase timestamps, or nullptr
 };
 
@@ -200,12 +200,48 @@ __device__ __forceinline__ void stage_rows_bf16(const uint16_t* __restrict__ src
   }
 }
 
+// The row's values at `src` (written by other blocks: read through L2) into registers, all J loads
+// in flight at once. (A loop that stored each load to shared memory before issuing the next waited
+// one L2 round trip per 32 experts: 1.7 us for a 384-expert row on an H100, decode trace 2026-12-07.)
+template <int J>
+__device__ __forceinline__ void warp_load_row_l2(const float* src, int E, float (&v)[J]) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int j = 0; j < J; ++j) v[j] = lane + 32 * j < E ? __ldcg(src + lane + 32 * j) : 0.0f;
+}
+
+// The same into the warp's shared row buffer (the list and softmax paths), eight loads in flight.
+__device__ __forceinline__ void warp_load_row_l2(const float* src, int E, float* rowbuf) {
+  const int lane = threadIdx.x % 32;
+  for (int e0 = lane; e0 < E; e0 += 32 * 8) {
+    float v[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) v[i] = e0 + 32 * i < E ? __ldcg(src + e0 + 32 * i) : 0.0f;
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+      if (e0 + 32 * i < E) rowbuf[e0 + 32 * i] = v[i];
+  }
+  __syncwarp();
+}
+
+// The non-finite count of an activated row (act_in_gemm with a count implies logits_out, see
+// plan()): the owners' canonical logits, loaded all at once; one exponent test per element.
+template <int J>
+__device__ __forceinline__ void warp_count_row_l2(const EpilogueArgs& epi, int64_t row) {
+  const int E = static_cast<int>(epi.params.experts);
+  float l[J];
+  warp_load_row_l2<J>(epi.logits_out + row * E, E, l);
+  const int lane = threadIdx.x % 32;
+  uint32_t exponents = 0u;
+#pragma unroll
+  for (int j = 0; j < J; ++j)
+    if (lane + 32 * j < E) exponents = max(exponents, __float_as_uint(l[j]) & 0x7F800000u);
+  warp_count_nonfinite(epi, row, exponents != 0x7F800000u);
+}
+
 // The tail of the block that completed a row block: routes its rows, one warp per row. Not inlined:
 // it is the same code for every kernel instance (and most of their compile time when inlined).
 // `a` is the kernel's __grid_constant__ parameter (read in place, not copied).
-static_assert(sizeof(WarpRowScratch) % alignof(ScreenScratch) == 0,
-              "the tail's ScreenScratch array follows the WarpRowScratch array in shared memory");
-
 __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g, float* work, float* bias_s,
                                          int row0, int rb) {
   const int tid = threadIdx.x;
@@ -217,45 +253,40 @@ __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g,
   // ended with a barrier: bias_s is complete here.
   EpilogueArgs epi = a.epi;
   if (a.epi.params.bias) epi.params.bias = bias_s;
-  const int warp = tid / 32, lane = tid % 32;
+  const int warp = tid / 32;
   float* rowbuf = work + warp * E;
   const int scratch_off = (kWarps * E + 3) / 4 * 4;
   WarpRowScratch* scratch = reinterpret_cast<WarpRowScratch*>(work + scratch_off) + warp;
-  ScreenScratch* compact =  // the compact selection's candidates, after the kWarps WarpRowScratch
-      reinterpret_cast<ScreenScratch*>(reinterpret_cast<WarpRowScratch*>(work + scratch_off) + kWarps) + warp;
+  // The register path: no hash table, and no group limit or groups of exactly 32 experts
+  // (DeepSeek-V3; warp_select_registers' Fresh instance selects those with group slots).
+  const bool registers = g.act_in_gemm && (register_path_applies(epi) || group_register_path_applies(epi));
   for (int r = warp; r < rb; r += kWarps) {
     const int64_t row = row0 + r;
     const float* src = a.epi.logits + row * E;
-    for (int e = lane; e < E; e += 32) rowbuf[e] = __ldcg(src + e);  // other blocks wrote it: via L2
-    __syncwarp();
-    if (r == 0) trace_point(g, 7);
-    if (g.act_in_gemm && a.epi.nonfinite) {  // act_in_gemm with a count implies logits_out (see plan())
-      bool finite = true;
-      for (int e = lane; e < E; e += 32) finite = finite && fmath::is_finite(__ldcg(a.epi.logits_out + row * E + e));
-      warp_count_nonfinite(epi, row, finite);
-    }
-    if (g.act_in_gemm && group_register_path_applies(epi)) {
-      // Groups of 32 experts (DeepSeek-V3): selection in registers, not lists. Selection only (the
-      // owners activated): instances with the activation inlined J times took ptxas ~15 min.
+    if (registers) {
+      // Selection only (the owners activated): instances with the activation inlined J times took
+      // ptxas ~15 min.
       with_register_width(E, [&](auto width) {
         constexpr int J = decltype(width)::value;
         float act[J];
-        warp_load_logits<J>(rowbuf, E, act);  // the row's activations (0 past E)
+        warp_load_row_l2<J>(src, E, act);  // the row's activations (0 past E)
+        if (r == 0) trace_point(g, 7);
+        if (a.epi.nonfinite) warp_count_row_l2<J>(epi, row);
         warp_select_registers<J, true>(epi, row, act);
       });
-    } else if (g.act_in_gemm && register_path_applies(epi)) {
-      // One row per warp with nothing else to do: the compact selection (few dependent steps),
-      // warp_select_registers where it declines.
-      with_register_width(E, [&](auto width) {
-        constexpr int J = decltype(width)::value;
-        float act[J];
-        warp_load_logits<J>(rowbuf, E, act);
-        if (!warp_select_compact<J>(epi, row, act, *compact)) warp_select_registers<J, true>(epi, row, act);
-      });
-    } else if (g.act_in_gemm) {
-      warp_select_row(epi, row, rowbuf, *scratch);
     } else {
-      warp_route_row(epi, row, rowbuf, *scratch);
+      warp_load_row_l2(src, E, rowbuf);
+      if (r == 0) trace_point(g, 7);
+      if (g.act_in_gemm && a.epi.nonfinite) {  // act_in_gemm with a count implies logits_out
+        const int lane = threadIdx.x % 32;
+        bool finite = true;
+        for (int e = lane; e < E; e += 32) finite = finite & fmath::is_finite(__ldcg(a.epi.logits_out + row * E + e));
+        warp_count_nonfinite(epi, row, finite);
+      }
+      if (g.act_in_gemm)
+        warp_select_row(epi, row, rowbuf, *scratch);
+      else
+        warp_route_row(epi, row, rowbuf, *scratch);
     }
     __syncwarp();
   }
@@ -389,12 +420,25 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
     }
     __syncthreads();
     if (c0 == 0) trace_point(g, 2);
-    if (tid < owners) {  // the contract's order: t = c0; t = t + c1; ... (a dependent chain:
-      const float* p = part + (own_r * g.eb + own_e) * (S + 1);  // unrolled so the loads run ahead)
+    if (tid < owners) {  // the contract's order: t = c0; t = t + c1; ... (a dependent chain)
+      const float* p = part + (own_r * g.eb + own_e) * (S + 1);
       int j = 0;
       if (c0 == 0) total = p[j++];
-#pragma unroll 8
-      for (; j < sc; ++j) total = total + p[j];
+      // Each group's eight loads are issued before the previous group's adds, so after the first
+      // group the chain waits on adds only (not on a shared-memory round trip every 8 adds).
+      float cur[8];
+#pragma unroll
+      for (int i = 0; i < 8; ++i) cur[i] = j + i < sc ? p[j + i] : 0.0f;
+      for (; j < sc; j += 8) {
+        float next[8];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) next[i] = j + 8 + i < sc ? p[j + 8 + i] : 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; ++i)
+          if (j + i < sc) total = total + cur[i];  // only real chunk sums: + 0.0f would turn -0 into +0
+#pragma unroll
+        for (int i = 0; i < 8; ++i) cur[i] = next[i];
+      }
     }
     __syncthreads();  // the next slice overwrites xs, ws, part
   }
@@ -404,21 +448,33 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
     decode_store_output(a, g.act_in_gemm, static_cast<int64_t>(row0 + own_r) * E + (e0 + own_e), total);
 
   // Completion: the last expert block of this row block runs the tail. One thread per block
-  // fences, as a grid barrier does: the barrier makes the block's outputs visible to thread 0 and
-  // its fence is cumulative, so it releases them all before the counter; the last block's thread 0
-  // fences again after reading the counter (acquire), and the barrier passes that on to its warps.
-  // (A fence in every thread cost each its own wait on the memory system.)
+  // publishes, as a grid barrier does: the barrier makes the block's outputs visible to thread 0,
+  // and its counter add with release semantics (cumulative) releases them all; its acquire half
+  // makes the other blocks' outputs visible to the last block's thread 0, and the barrier passes
+  // that on to its warps. One acq_rel atomic instead of a fence (fence.sc), the add and a second
+  // fence; g.fence_handoff keeps that earlier sequence for the trace's comparison. (A fence in
+  // every thread cost each its own wait on the memory system.)
   __syncthreads();
   trace_point(g, 4);
   if (tid == 0) {
-    __threadfence();
     const unsigned shift = g.field_bits == 32 ? 0u : static_cast<unsigned>(g.field_bits) * blockIdx.y;
     const unsigned mask = g.field_bits == 32 ? 0xFFFFFFFFu : (1u << g.field_bits) - 1u;
-    const unsigned old = atomicAdd(a.grid_counter, 1u << shift);
+    unsigned old;
+    if (g.fence_handoff) {
+      __threadfence();
+      old = atomicAdd(a.grid_counter, 1u << shift);
+    } else {
+      asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], %2;"
+                   : "=r"(old)
+                   : "l"(a.grid_counter), "r"(1u << shift)
+                   : "memory");
+    }
     const bool last = ((old >> shift) & mask) == gridDim.x - 1;
     if (last) {
-      atomicSub(a.grid_counter, gridDim.x << shift);  // this field back to 0
-      __threadfence();
+      // This field back to 0 for the next launch (stream-ordered after this one): nothing in this
+      // launch waits on it.
+      atomicSub(a.grid_counter, gridDim.x << shift);
+      if (g.fence_handoff) __threadfence();
     }
     s_last = last;
   }
@@ -431,6 +487,7 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
 // ---- plan and launch ----------------------------------------------------------------------------
 
 std::atomic<int> g_rows_override{0}, g_experts_override{0}, g_budget_override{0};
+std::atomic<bool> g_fence_handoff{false};
 std::atomic<unsigned long long*> g_trace{nullptr};
 
 // Shared memory per block for the slices; the carveout is set to what a block needs, so the rest
@@ -492,12 +549,12 @@ Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_ge
   s = (chunks + slices - 1) / slices;
   const size_t gemm_bytes = static_cast<size_t>(rb) * s * x_chunk_bytes + static_cast<size_t>(eb) * s * w_chunk_bytes +
                             static_cast<size_t>(rb) * eb * (s + 1) * 4;
-  const size_t tail_bytes = static_cast<size_t>((kWarps * E + 3) / 4 * 4) * 4 + kWarps * sizeof(WarpRowScratch) +
-                            kWarps * sizeof(ScreenScratch);
+  const size_t tail_bytes = static_cast<size_t>((kWarps * E + 3) / 4 * 4) * 4 + kWarps * sizeof(WarpRowScratch);
   p.smem = static_cast<size_t>(bias_floats) * 4 + std::max(gemm_bytes, tail_bytes);
   p.carveout = static_cast<int>(std::min<int64_t>(
       100, (static_cast<int64_t>(p.smem) + 2048) * 100 / dl.smem_per_sm + 1));
-  p.g = Geom{rb, eb, s, bias_floats, p.gy > 1 ? 8 : 32, act_in_gemm, vec, w_async, x_async, g_trace.load()};
+  p.g = Geom{rb, eb, s, bias_floats, p.gy > 1 ? 8 : 32, act_in_gemm, vec, w_async, x_async, g_fence_handoff.load(),
+             g_trace.load()};
   // Register tile per item (R rows x XT experts of independent chains): rows first (x reuse across
   // experts pays with several rows); with few rows, enough experts per item that the block's
   // threads take every chain in one round (at n = 1 a round is a 64-step dependent chain, so fewer,
@@ -620,6 +677,7 @@ void set_decode_tiling(const DecodeTiling& t) {
   g_rows_override.store(t.rows_per_block);
   g_experts_override.store(t.experts_per_block);
   g_budget_override.store(t.smem_budget);
+  g_fence_handoff.store(t.fence_handoff);
 }
 
 void set_decode_trace(unsigned long long* device_buffer) { g_trace.store(device_buffer); }

@@ -20,11 +20,14 @@ struct XView {
 // Which kernel computes the canonical logits. Both give identical bits (the contract fixes every
 // rounding); they differ only in how the work is spread over the GPU.
 enum class CanonicalKernel {
-  Auto,    // SplitK for n <= kSplitKMaxRows, else Tiled
+  Auto,    // SplitK for n <= canonical_splitk_max_rows(), else Tiled
   SplitK,  // small n: 64-chunks spread over threads, chunk sums added in order
   Tiled,   // large n: register-tiled, each thread owns 4x4 outputs and walks k
 };
 inline constexpr int64_t kSplitKMaxRows = 64;
+// The rows up to which Auto takes SplitK: kSplitKMaxRows, or MOEROUTER_CANONICAL_SPLITK_MAX_ROWS
+// (an integer 0..2^20, read once per process) so the crossover can be re-measured on any device.
+int64_t canonical_splitk_max_rows();
 
 // logits [n, E] (row stride E) = canonical dot products of x rows with w rows (w [E, H] F32).
 // Returns the kernel that ran.
