@@ -490,11 +490,12 @@ TEST_CASE("decode router: per-phase time breakdown (diagnostic)", "[.][cuda][dec
   for (const char* name : {"dsv4-pro", "dsv4-flash"})
     for (GemmMode mode : {GemmMode::Canonical, GemmMode::Fp32, GemmMode::Bf16})
       for (int64_t n : {1, 4, 16, 64})
-        for (bool fences : {false, true}) {  // the acq_rel handoff, and the earlier fenced one
+        for (int variant = 0; variant < 3; ++variant) {  // as routed; fenced handoff; no tail warm-up
           if (mode != GemmMode::Canonical && n > 4) continue;
-          if (fences && n > 1) continue;
+          if (variant > 0 && n > 1) continue;
           cd::DecodeTiling tiling;
-          tiling.fence_handoff = fences;
+          tiling.fence_handoff = variant == 1;
+          tiling.no_warm_tail = variant == 2;
           cd::set_decode_tiling(tiling);
           const RouterConfig cfg = preset(name);
           ref::Problem p = ref::generate(cfg, n, ref::InputKind::Random, 5, DType::BF16);
@@ -537,7 +538,8 @@ TEST_CASE("decode router: per-phase time breakdown (diagnostic)", "[.][cuda][dec
           cd::set_decode_tiling(cd::DecodeTiling{});
           std::printf("decode %s %s n=%lld%s: %s\n  phase (us after the first start): min / median / max over %zu "
                       "blocks, median of %d launches\n",
-                      name, to_string(mode), static_cast<long long>(n), fences ? " (fenced handoff)" : "",
+                      name, to_string(mode), static_cast<long long>(n),
+                      variant == 1 ? " (fenced handoff)" : variant == 2 ? " (no tail warm-up)" : "",
                       cd::decode_plan_string(mode, n, cfg.experts, cfg.hidden).c_str(), blocks, kLaunches);
           // 0 start, 1 first slice staged, 2 its chains, 3 GEMM done, 4 outputs stored, 5 counter,
           // then in the tail block: 7 row's loads issued (register path), 6 end.

@@ -46,6 +46,8 @@ struct DecodeTiling {
   int smem_budget = 0;        // bytes of shared memory a block may use for its slices
   bool fence_handoff = false;  // the earlier completion handoff (fence, add, fence) instead of one
                                // acq_rel add: the trace compares the two
+  bool no_warm_tail = false;   // no instruction warm-up of the tail (decode_route.cu): the trace
+                               // compares the two
 };
 void set_decode_tiling(const DecodeTiling& t);
 // Benchmark breakdown: while set, every block's thread 0 writes 8 %globaltimer stamps (ns) at
