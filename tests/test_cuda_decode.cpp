@@ -489,71 +489,65 @@ TEST_CASE("decode router: per-phase time breakdown (diagnostic)", "[.][cuda][dec
   SKIP_WITHOUT_CUDA_DEVICE();
   for (const char* name : {"dsv4-pro", "dsv4-flash"})
     for (GemmMode mode : {GemmMode::Canonical, GemmMode::Fp32, GemmMode::Bf16})
-      for (int64_t n : {1, 4, 16, 64})
-        for (int variant = 0; variant < 3; ++variant) {  // as routed; fenced handoff; no tail warm-up
-          if (mode != GemmMode::Canonical && n > 4) continue;
-          if (variant > 0 && n > 1) continue;
-          cd::DecodeTiling tiling;
-          tiling.fence_handoff = variant == 1;
-          tiling.no_warm_tail = variant == 2;
-          cd::set_decode_tiling(tiling);
-          const RouterConfig cfg = preset(name);
-          ref::Problem p = ref::generate(cfg, n, ref::InputKind::Random, 5, DType::BF16);
-          Options o;
-          o.mode = mode;
-          o.logits_out = false;
-          DecodeCall call(p, o);
-          int gx = 0, gy = 0;
-          cd::decode_grid(n, cfg.experts, cfg.hidden, &gx, &gy);
-          const size_t blocks = static_cast<size_t>(gx) * gy;
-          DeviceBuffer trace(blocks * 8 * sizeof(unsigned long long));
-          for (int i = 0; i < 5; ++i) call.run();  // warm-up
+      for (int64_t n : {1, 4, 16, 64}) {
+        if (mode != GemmMode::Canonical && n > 4) continue;
+        const RouterConfig cfg = preset(name);
+        ref::Problem p = ref::generate(cfg, n, ref::InputKind::Random, 5, DType::BF16);
+        Options o;
+        o.mode = mode;
+        o.logits_out = false;
+        DecodeCall call(p, o);
+        int gx = 0, gy = 0;
+        cd::decode_grid(n, cfg.experts, cfg.hidden, &gx, &gy);
+        const size_t blocks = static_cast<size_t>(gx) * gy;
+        constexpr int kSlots = cd::kDecodeTraceSlots;
+        DeviceBuffer trace(blocks * kSlots * sizeof(unsigned long long));
+        for (int i = 0; i < 5; ++i) call.run();  // warm-up
+        ct::device_synchronize();
+        // Nine traced launches; per phase the min / median / max over blocks of each, then the
+        // median launch of each of those three (one launch alone is noisy at this scale).
+        constexpr int kLaunches = 9;
+        std::vector<std::vector<double>> stats(kSlots * 3);
+        for (int launch = 0; launch < kLaunches; ++launch) {
+          trace.fill(0);
+          cd::set_decode_trace(static_cast<unsigned long long*>(trace.data()));
+          call.run();
           ct::device_synchronize();
-          // Nine traced launches; per phase the min / median / max over blocks of each, then the
-          // median launch of each of those three (one launch alone is noisy at this scale).
-          constexpr int kLaunches = 9;
-          std::vector<std::vector<double>> stats(8 * 3);
-          for (int launch = 0; launch < kLaunches; ++launch) {
-            trace.fill(0);
-            cd::set_decode_trace(static_cast<unsigned long long*>(trace.data()));
-            call.run();
-            ct::device_synchronize();
-            cd::set_decode_trace(nullptr);
-            const std::vector<unsigned long long> t = trace.to_host<unsigned long long>();
-            unsigned long long t0 = ~0ull;
+          cd::set_decode_trace(nullptr);
+          const std::vector<unsigned long long> t = trace.to_host<unsigned long long>();
+          unsigned long long t0 = ~0ull;
+          for (size_t b = 0; b < blocks; ++b)
+            if (t[b * kSlots]) t0 = std::min(t0, t[b * kSlots]);
+          REQUIRE(t0 != ~0ull);
+          for (int ph = 0; ph < kSlots; ++ph) {
+            std::vector<double> v;
             for (size_t b = 0; b < blocks; ++b)
-              if (t[b * 8]) t0 = std::min(t0, t[b * 8]);
-            REQUIRE(t0 != ~0ull);
-            for (int ph = 0; ph < 8; ++ph) {
-              std::vector<double> v;
-              for (size_t b = 0; b < blocks; ++b)
-                if (t[b * 8 + ph]) v.push_back(static_cast<double>(t[b * 8 + ph] - t0) * 1e-3);
-              if (v.empty()) continue;
-              std::sort(v.begin(), v.end());
-              stats[ph * 3].push_back(v.front());
-              stats[ph * 3 + 1].push_back(v[v.size() / 2]);
-              stats[ph * 3 + 2].push_back(v.back());
-            }
+              if (t[b * kSlots + ph]) v.push_back(static_cast<double>(t[b * kSlots + ph] - t0) * 1e-3);
+            if (v.empty()) continue;
+            std::sort(v.begin(), v.end());
+            stats[ph * 3].push_back(v.front());
+            stats[ph * 3 + 1].push_back(v[v.size() / 2]);
+            stats[ph * 3 + 2].push_back(v.back());
           }
-          cd::set_decode_tiling(cd::DecodeTiling{});
-          std::printf("decode %s %s n=%lld%s: %s\n  phase (us after the first start): min / median / max over %zu "
-                      "blocks, median of %d launches\n",
-                      name, to_string(mode), static_cast<long long>(n),
-                      variant == 1 ? " (fenced handoff)" : variant == 2 ? " (no tail warm-up)" : "",
-                      cd::decode_plan_string(mode, n, cfg.experts, cfg.hidden).c_str(), blocks, kLaunches);
-          // 0 start, 1 first slice staged, 2 its chains, 3 GEMM done, 4 outputs stored, 5 counter,
-          // then in the tail block: 7 row's loads issued (register path), 6 end.
-          for (int ph = 0; ph < 8; ++ph) {
-            double m[3] = {0.0, 0.0, 0.0};
-            for (int q = 0; q < 3; ++q) {
-              std::vector<double>& v = stats[ph * 3 + q];
-              if (v.empty()) break;
-              std::sort(v.begin(), v.end());
-              m[q] = v[v.size() / 2];
-            }
-            if (stats[ph * 3].empty()) continue;
-            std::printf("  %d: %8.2f %8.2f %8.2f  (%zu launches)\n", ph, m[0], m[1], m[2], stats[ph * 3].size());
+        }
+        std::printf("decode %s %s n=%lld: %s\n  phase (us after the first start): min / median / max over %zu "
+                    "blocks, median of %d launches\n",
+                    name, to_string(mode), static_cast<long long>(n),
+                    cd::decode_plan_string(mode, n, cfg.experts, cfg.hidden).c_str(), blocks, kLaunches);
+        // In time order: 0 start, 1 first slice staged, 2 its chains, 3 GEMM done, 4 outputs
+        // stored, 5 counter; then in the tail block: 8 tail entered, 7 row loads about to issue,
+        // 9 row loaded, 6 end.
+        for (int ph : {0, 1, 2, 3, 4, 5, 8, 7, 9, 6}) {
+          double m[3] = {0.0, 0.0, 0.0};
+          for (int q = 0; q < 3; ++q) {
+            std::vector<double>& v = stats[ph * 3 + q];
+            if (v.empty()) break;
+            std::sort(v.begin(), v.end());
+            m[q] = v[v.size() / 2];
           }
+          if (stats[ph * 3].empty()) continue;
+          std::printf("  %d: %8.2f %8.2f %8.2f  (%zu launches)\n", ph, m[0], m[1], m[2], stats[ph * 3].size());
+        }
       }
 }
 

@@ -79,18 +79,22 @@ struct Geom {
   bool vec;               // 4-element vector staging is aligned
   bool w_async;           // bf16 W staged by 16-byte cp.async (H % 8 == 0, W 16-byte aligned)
   bool x_async;           // bf16 x staged by 16-byte cp.async (H and the row stride % 8 == 0, aligned)
-  bool fence_handoff;     // test hook: the earlier completion handoff (fences around the counter)
-  bool warm_tail;         // warp kWarmWarp runs the tail's register selection dry during the first slice
-  unsigned long long* trace;  // test hook: per-block phase timestamps, or nullptr
+  unsigned long long* trace;  // test hook: per-block phase timestamps (kTraceSlots each), or nullptr
 };
 
-// Phase timestamps (ns, %globaltimer) of thread 0 of each block, for the benchmark's breakdown.
+// Phase timestamps (ns, %globaltimer) of thread 0 of each block, for the benchmark's breakdown
+// (decode_route_testing.hpp lists the slots).
+constexpr int kTraceSlots = kDecodeTraceSlots;
+__device__ __forceinline__ unsigned long long* trace_slot(unsigned long long* trace, int i) {
+  return trace + (static_cast<size_t>(blockIdx.y) * gridDim.x + blockIdx.x) * kTraceSlots + i;
+}
+__device__ __forceinline__ void trace_stamp(unsigned long long* slot) {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  *slot = t;
+}
 __device__ __forceinline__ void trace_point(const Geom& g, int i) {
-  if (g.trace && threadIdx.x == 0) {
-    unsigned long long t;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    g.trace[(static_cast<size_t>(blockIdx.y) * gridDim.x + blockIdx.x) * 8 + i] = t;
-  }
+  if (g.trace && threadIdx.x == 0) trace_stamp(trace_slot(g.trace, i));
 }
 
 __device__ __forceinline__ float bf16_bits_to_float(uint32_t b) { return __uint_as_float(b << 16); }
@@ -242,41 +246,26 @@ __device__ __forceinline__ void warp_count_row_l2(const EpilogueArgs& epi, int64
 
 // The tail's register path for one row (no hash table; no group limit, or groups of exactly 32
 // experts, which warp_select_registers' Fresh instance selects with group slots): the activations
-// at `src` (the owners activated them; nullptr: zeros, for the warm-up below), the non-finite
-// count, the selection and the outputs. Not inlined: one copy of the code for every kernel
-// instance, so that the warm-up's fetch of these instructions serves the tail (and instances with
-// the activation inlined J times took ptxas ~15 min).
-__device__ __noinline__ void decode_select_registers(const EpilogueArgs& epi, int64_t row, const float* src) {
+// at `src` (the owners activated them), the non-finite count, the selection and the outputs.
+// Inlined into decode_tail (itself compiled once): as a separate call, every field of the
+// EpilogueArgs it takes by reference would be read from local memory inside the selection's chain.
+__device__ __forceinline__ void decode_select_registers(const EpilogueArgs& epi, int64_t row, const float* src,
+                                                        unsigned long long* landed) {
   const int E = static_cast<int>(epi.params.experts);
   with_register_width(E, [&](auto width) {
     constexpr int J = decltype(width)::value;
     float act[J];
-    if (src) {
-      warp_load_row_l2<J>(src, E, act);  // the row's activations (0 past E)
-    } else {
-#pragma unroll
-      for (int j = 0; j < J; ++j) act[j] = 0.0f;
+    warp_load_row_l2<J>(src, E, act);  // the row's activations (0 past E)
+    if (landed && threadIdx.x % 32 == 0) {
+      // A volatile store of the first and last loaded values waits on both loads; the stamp, issued
+      // in order after it, is the moment the row is in registers.
+      volatile float sink = act[0] + act[J - 1];
+      (void)sink;
+      trace_stamp(landed);
     }
     if (epi.nonfinite) warp_count_row_l2<J>(epi, row);
     warp_select_registers<J, true>(epi, row, act);
   });
-}
-
-// Instruction warm-up. The tail runs ~1000 instructions once, on one warp of one block, and ncu
-// (H100, 2026-12-07) put instruction fetch first among its stalls: its code is cold in that SM's
-// instruction caches (and, with weights streaming through L2, maybe in L2). Every block may turn
-// out to be the last, and every block waits ~2 us for its first slice to land; so one warp per
-// block runs the selection on a row of zeros meanwhile, outputs to shared scratch that nothing
-// reads. kWarmWarp shares warp 0's scheduler (warp % 4), whose warp routes the tail's first row.
-constexpr int kWarmWarp = 4;
-__device__ __noinline__ void decode_warm_tail(const FusedRouteArgs& a, int32_t* ids_scratch, float* weights_scratch) {
-  EpilogueArgs dry = a.epi;  // bias: the global one (read-only); every output: scratch or off
-  dry.ids_out = ids_scratch;
-  dry.weights_out = weights_scratch;
-  dry.logits_out = nullptr;
-  dry.counts = nullptr;
-  dry.nonfinite = nullptr;
-  decode_select_registers(dry, 0, nullptr);
 }
 
 // The tail of the block that completed a row block: routes its rows, one warp per row. Not inlined:
@@ -284,6 +273,7 @@ __device__ __noinline__ void decode_warm_tail(const FusedRouteArgs& a, int32_t* 
 // `a` is the kernel's __grid_constant__ parameter (read in place, not copied).
 __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g, float* work, float* bias_s,
                                          int row0, int rb) {
+  trace_point(g, 8);
   const int tid = threadIdx.x;
   const int E = static_cast<int>(a.experts);
   // The selection reads bias[e] once per expert in a loop whose iterations wait on each other: from
@@ -305,10 +295,11 @@ __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g,
     const float* src = a.epi.logits + row * E;
     if (registers) {
       if (r == 0) trace_point(g, 7);
-      decode_select_registers(epi, row, src);
+      decode_select_registers(epi, row, src, r == 0 && g.trace ? trace_slot(g.trace, 9) : nullptr);
     } else {
-      warp_load_row_l2(src, E, rowbuf);
       if (r == 0) trace_point(g, 7);
+      warp_load_row_l2(src, E, rowbuf);
+      if (r == 0) trace_point(g, 9);
       if (g.act_in_gemm && a.epi.nonfinite) {  // act_in_gemm with a count implies logits_out
         const int lane = threadIdx.x % 32;
         bool finite = true;
@@ -344,8 +335,6 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
   extern __shared__ float4 smem4[];
   float* smem = reinterpret_cast<float*>(smem4);
   __shared__ bool s_last;
-  __shared__ int32_t s_warm_ids[kMaxTopK];  // the warm-up's outputs (never read)
-  __shared__ float s_warm_weights[kMaxTopK];
   using WT = typename std::conditional<kBf16, uint16_t, float>::type;  // W in global and shared memory
   constexpr int kPadW = kBf16 ? kPadBf16 : kPad;
   const WT* w = nullptr;
@@ -403,7 +392,6 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
       stage_rows<8, true>(xrows, a.x.ld, rb, k0, klen, S, g.vec, xs);
     }
     __pipeline_commit();
-    if (c0 == 0 && g.warm_tail && tid / 32 == kWarmWarp) decode_warm_tail(a, s_warm_ids, s_warm_weights);
     __pipeline_wait_prior(0);
     __syncthreads();
     if (c0 == 0) trace_point(g, 1);
@@ -486,31 +474,23 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
   // publishes, as a grid barrier does: the barrier makes the block's outputs visible to thread 0,
   // and its counter add with release semantics (cumulative) releases them all; its acquire half
   // makes the other blocks' outputs visible to the last block's thread 0, and the barrier passes
-  // that on to its warps. One acq_rel atomic instead of a fence (fence.sc), the add and a second
-  // fence; g.fence_handoff keeps that earlier sequence for the trace's comparison. (A fence in
-  // every thread cost each its own wait on the memory system.)
+  // that on to its warps. One acq_rel atomic instead of fence (fence.sc), add, fence: the same
+  // time in the trace (H100, 2026-12-07), fewer instructions. (A fence in every thread cost each
+  // its own wait on the memory system.)
   __syncthreads();
   trace_point(g, 4);
   if (tid == 0) {
     const unsigned shift = g.field_bits == 32 ? 0u : static_cast<unsigned>(g.field_bits) * blockIdx.y;
     const unsigned mask = g.field_bits == 32 ? 0xFFFFFFFFu : (1u << g.field_bits) - 1u;
     unsigned old;
-    if (g.fence_handoff) {
-      __threadfence();
-      old = atomicAdd(a.grid_counter, 1u << shift);
-    } else {
-      asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], %2;"
-                   : "=r"(old)
-                   : "l"(a.grid_counter), "r"(1u << shift)
-                   : "memory");
-    }
+    asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], %2;"
+                 : "=r"(old)
+                 : "l"(a.grid_counter), "r"(1u << shift)
+                 : "memory");
     const bool last = ((old >> shift) & mask) == gridDim.x - 1;
-    if (last) {
-      // This field back to 0 for the next launch (stream-ordered after this one): nothing in this
-      // launch waits on it.
-      atomicSub(a.grid_counter, gridDim.x << shift);
-      if (g.fence_handoff) __threadfence();
-    }
+    // This field back to 0 for the next launch (stream-ordered after this one): nothing in this
+    // launch waits on it.
+    if (last) atomicSub(a.grid_counter, gridDim.x << shift);
     s_last = last;
   }
   __syncthreads();
@@ -522,7 +502,6 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
 // ---- plan and launch ----------------------------------------------------------------------------
 
 std::atomic<int> g_rows_override{0}, g_experts_override{0}, g_budget_override{0};
-std::atomic<bool> g_fence_handoff{false}, g_no_warm_tail{false};
 std::atomic<unsigned long long*> g_trace{nullptr};
 
 // Shared memory per block for the slices; the carveout is set to what a block needs, so the rest
@@ -575,7 +554,7 @@ Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_ge
   // GEMM's slices and the tail's row buffers. Slices: as many chunks as the budget holds, balanced.
   const int bias_floats = (E + 3) / 4 * 4;
   const int budget = std::min(g_budget_override.load() > 0 ? g_budget_override.load() : kDefaultBudget,
-                              dl.smem_optin - 512) - bias_floats * 4;
+                              dl.smem_optin - 64) - bias_floats * 4;
   const int w_chunk_bytes = bf16 ? kPadBf16 * 2 : kPad * 4;
   const int x_chunk_bytes = x_bf16 ? kPadBf16 * 2 : kPad * 4;
   const int per_chunk = rb * x_chunk_bytes + eb * w_chunk_bytes + rb * eb * 4;
@@ -588,8 +567,7 @@ Plan plan(int64_t n64, int64_t E64, int64_t H64, DeviceLimits dl, bool act_in_ge
   p.smem = static_cast<size_t>(bias_floats) * 4 + std::max(gemm_bytes, tail_bytes);
   p.carveout = static_cast<int>(std::min<int64_t>(
       100, (static_cast<int64_t>(p.smem) + 2048) * 100 / dl.smem_per_sm + 1));
-  p.g = Geom{rb, eb, s, bias_floats, p.gy > 1 ? 8 : 32, act_in_gemm, vec, w_async, x_async, g_fence_handoff.load(),
-             false, g_trace.load()};  // warm_tail: decode_route sets it (it depends on the epilogue's args)
+  p.g = Geom{rb, eb, s, bias_floats, p.gy > 1 ? 8 : 32, act_in_gemm, vec, w_async, x_async, g_trace.load()};
   // Register tile per item (R rows x XT experts of independent chains): rows first (x reuse across
   // experts pays with several rows); with few rows, enough experts per item that the block's
   // threads take every chain in one round (at n = 1 a round is a 64-step dependent chain, so fewer,
@@ -666,11 +644,8 @@ void decode_route(GemmMode mode, const FusedRouteArgs& a, cudaStream_t stream, b
   // round: the instance's only other difference, rounding f32 x to bf16, does not arise).
   const bool bf16 = mode == GemmMode::Bf16 || (w_bf16_exact && a.x.bf16);
   const GemmMode staged = bf16 ? GemmMode::Bf16 : mode;
-  Plan p = plan(a.n, a.experts, a.hidden, device_limits(), act_in_gemm_for(a.epi), vec_ok(a, staged), bf16,
-                bf16 && w_async_ok(a), a.x.bf16, x_async_ok(a));
-  // The warm-up runs the tail's register path, so only where the tail takes it (decode_tail).
-  p.g.warm_tail = !g_no_warm_tail.load() && act_in_gemm_for(a.epi) &&
-                  (register_path_applies(a.epi) || group_register_path_applies(a.epi));
+  const Plan p = plan(a.n, a.experts, a.hidden, device_limits(), act_in_gemm_for(a.epi), vec_ok(a, staged), bf16,
+                      bf16 && w_async_ok(a), a.x.bf16, x_async_ok(a));
   if (a.x.bf16) {
     if (bf16) launch_tile<uint16_t, true>(a, p, stream); else launch_tile<uint16_t, false>(a, p, stream);
   } else {
@@ -715,8 +690,6 @@ void set_decode_tiling(const DecodeTiling& t) {
   g_rows_override.store(t.rows_per_block);
   g_experts_override.store(t.experts_per_block);
   g_budget_override.store(t.smem_budget);
-  g_fence_handoff.store(t.fence_handoff);
-  g_no_warm_tail.store(t.no_warm_tail);
 }
 
 void set_decode_trace(unsigned long long* device_buffer) { g_trace.store(device_buffer); }

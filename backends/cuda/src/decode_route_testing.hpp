@@ -44,16 +44,15 @@ struct DecodeTiling {
   int rows_per_block = 0;     // rows of x per block (1..16)
   int experts_per_block = 0;  // experts per block
   int smem_budget = 0;        // bytes of shared memory a block may use for its slices
-  bool fence_handoff = false;  // the earlier completion handoff (fence, add, fence) instead of one
-                               // acq_rel add: the trace compares the two
-  bool no_warm_tail = false;   // no instruction warm-up of the tail (decode_route.cu): the trace
-                               // compares the two
 };
 void set_decode_tiling(const DecodeTiling& t);
-// Benchmark breakdown: while set, every block's thread 0 writes 8 %globaltimer stamps (ns) at
-// trace[block * 8 + i]: 0 start, 1 first slice staged, 2 first slice's chains done, 3 all slices
-// done, 4 outputs written, 5 counter bumped, 6 (last block) tail done, 7 (last block) its first row's
-// loads issued (register path) or row loaded (list path). nullptr turns it off.
+// Benchmark breakdown: while set, every block's thread 0 writes %globaltimer stamps (ns) at
+// trace[block * kDecodeTraceSlots + i]: 0 start, 1 first slice staged, 2 first slice's chains done,
+// 3 all slices done, 4 outputs written, 5 counter bumped; in the last block only: 8 tail entered,
+// 7 its first row's loads about to issue, 9 that row in registers (register path) or in shared
+// memory (list path), 6 tail done. Slots never written stay as the caller left them. nullptr turns
+// it off.
+inline constexpr int kDecodeTraceSlots = 16;
 void set_decode_trace(unsigned long long* device_buffer);
 void decode_grid(int64_t n, int64_t experts, int64_t hidden, int* gx, int* gy);
 // The tiling a call of this shape gets, in words (grid, slices, shared memory).
