@@ -372,7 +372,8 @@ void CudaRouterImpl::reserve(int64_t max_rows, void* stream) {
   Workspace& ws = pool_.get(s);
   std::lock_guard<std::mutex> lock(ws.mutex);
   // The canonical split's scratch too when some call up to max_rows may split (64 MiB).
-  ws.ensure(max_rows, true, true, canonical_split_wanted(std::min(max_rows, kCanonicalSplitMaxRows)), stream_capturing(s), cfg_.experts, cfg_.hidden);
+  const bool may_split = canonical_split_wanted(std::min(max_rows, kCanonicalSplitMaxRows));
+  ws.ensure(max_rows, true, true, may_split, stream_capturing(s), cfg_.experts, cfg_.hidden);
   // The fast canonical kernel configures itself (shared-memory attributes, occupancy) on first use;
   // do that here, outside any graph capture that may follow.
   const int64_t rows = std::max<int64_t>(max_rows, 1);
