@@ -236,12 +236,23 @@ __device__ __forceinline__ void warp_count_row_l2(const EpilogueArgs& epi, int64
   const int E = static_cast<int>(epi.params.experts);
   float l[J];
   warp_load_row_l2<J>(epi.logits_out + row * E, E, l);
+  warp_count_nonfinite(epi, row, lane_values_finite<J>(E, l));
+}
+
+// The same for the list and softmax paths (any E): eight loads in flight per lane.
+__device__ __forceinline__ void warp_count_row_l2_any(const EpilogueArgs& epi, int64_t row) {
   const int lane = threadIdx.x % 32;
-  uint32_t exponents = 0u;
+  const int E = static_cast<int>(epi.params.experts);
+  const float* src = epi.logits_out + row * E;
+  bool finite = true;
+  for (int e0 = lane; e0 < E; e0 += 32 * 8) {
+    float v[8];
 #pragma unroll
-  for (int j = 0; j < J; ++j)
-    if (lane + 32 * j < E) exponents = max(exponents, __float_as_uint(l[j]) & 0x7F800000u);
-  warp_count_nonfinite(epi, row, exponents != 0x7F800000u);
+    for (int i = 0; i < 8; ++i) v[i] = e0 + 32 * i < E ? __ldcg(src + e0 + 32 * i) : 0.0f;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) finite = finite & fmath::is_finite(v[i]);
+  }
+  warp_count_nonfinite(epi, row, finite);
 }
 
 // The tail's register path for one row (no hash table; no group limit, or groups of exactly 32
@@ -270,19 +281,14 @@ __device__ __forceinline__ void decode_select_registers(const EpilogueArgs& epi,
 
 // The tail of the block that completed a row block: routes its rows, one warp per row. Not inlined:
 // it is the same code for every kernel instance (and most of their compile time when inlined).
-// `a` is the kernel's __grid_constant__ parameter (read in place, not copied).
-__device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g, float* work, float* bias_s,
-                                         int row0, int rb) {
+// `epi` is the kernel's copy of its EpilogueArgs (bias pointing at the shared copy), in local
+// memory: the tail's reads of it hit L1. (Read in place from the __grid_constant__ parameter, each
+// was a generic load of the parameter space: ~0.5 us from entering the tail to its first row load in
+// the decode trace, H100 2026-12-07.)
+__device__ __noinline__ void decode_tail(const EpilogueArgs& epi, const Geom& g, float* work, int row0, int rb) {
   trace_point(g, 8);
   const int tid = threadIdx.x;
-  const int E = static_cast<int>(a.experts);
-  // The selection reads bias[e] once per expert in a loop whose iterations wait on each other: from
-  // global memory every read is an L2 round trip (measured: 10-20 us for one row), so it reads the
-  // shared copy every block prefetched at its start (the same values: the same bits come out).
-  // The GEMM loop (at least one slice) waited on every cp.async group, the bias's included, and
-  // ended with a barrier: bias_s is complete here.
-  EpilogueArgs epi = a.epi;
-  if (a.epi.params.bias) epi.params.bias = bias_s;
+  const int E = static_cast<int>(epi.params.experts);
   const int warp = tid / 32;
   float* rowbuf = work + warp * E;
   const int scratch_off = (kWarps * E + 3) / 4 * 4;
@@ -292,20 +298,14 @@ __device__ __noinline__ void decode_tail(const FusedRouteArgs& a, const Geom& g,
   const bool registers = g.act_in_gemm && (register_path_applies(epi) || group_register_path_applies(epi));
   for (int r = warp; r < rb; r += kWarps) {
     const int64_t row = row0 + r;
-    const float* src = a.epi.logits + row * E;
+    const float* src = epi.logits + row * E;
+    if (r == 0) trace_point(g, 7);
     if (registers) {
-      if (r == 0) trace_point(g, 7);
       decode_select_registers(epi, row, src, r == 0 && g.trace ? trace_slot(g.trace, 9) : nullptr);
     } else {
-      if (r == 0) trace_point(g, 7);
       warp_load_row_l2(src, E, rowbuf);
       if (r == 0) trace_point(g, 9);
-      if (g.act_in_gemm && a.epi.nonfinite) {  // act_in_gemm with a count implies logits_out
-        const int lane = threadIdx.x % 32;
-        bool finite = true;
-        for (int e = lane; e < E; e += 32) finite = finite & fmath::is_finite(__ldcg(a.epi.logits_out + row * E + e));
-        warp_count_nonfinite(epi, row, finite);
-      }
+      if (g.act_in_gemm && epi.nonfinite) warp_count_row_l2_any(epi, row);  // act_in_gemm + count: logits_out
       if (g.act_in_gemm)
         warp_select_row(epi, row, rowbuf, *scratch);
       else
@@ -443,25 +443,13 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
     }
     __syncthreads();
     if (c0 == 0) trace_point(g, 2);
-    if (tid < owners) {  // the contract's order: t = c0; t = t + c1; ... (a dependent chain)
+    if (tid < owners) {  // the contract's order: t = c0; t = t + c1; ... (a dependent chain:
+      // unrolled so the loads run ahead)
       const float* p = part + (own_r * g.eb + own_e) * (S + 1);
       int j = 0;
       if (c0 == 0) total = p[j++];
-      // Each group's eight loads are issued before the previous group's adds, so after the first
-      // group the chain waits on adds only (not on a shared-memory round trip every 8 adds).
-      float cur[8];
-#pragma unroll
-      for (int i = 0; i < 8; ++i) cur[i] = j + i < sc ? p[j + i] : 0.0f;
-      for (; j < sc; j += 8) {
-        float next[8];
-#pragma unroll
-        for (int i = 0; i < 8; ++i) next[i] = j + 8 + i < sc ? p[j + 8 + i] : 0.0f;
-#pragma unroll
-        for (int i = 0; i < 8; ++i)
-          if (j + i < sc) total = total + cur[i];  // only real chunk sums: + 0.0f would turn -0 into +0
-#pragma unroll
-        for (int i = 0; i < 8; ++i) cur[i] = next[i];
-      }
+#pragma unroll 8
+      for (; j < sc; ++j) total = total + p[j];
     }
     __syncthreads();  // the next slice overwrites xs, ws, part
   }
@@ -496,7 +484,14 @@ __global__ void __launch_bounds__(kThreads) decode_route_kernel(const __grid_con
   __syncthreads();
   trace_point(g, 5);
   if (!s_last) return;
-  decode_tail(a, g, work, bias_s, row0, rb);
+  // The selection reads bias[e] once per expert in a loop whose iterations wait on each other: from
+  // global memory every read is an L2 round trip (measured: 10-20 us for one row), so the tail reads
+  // the shared copy every block prefetched at its start (the same values: the same bits come out).
+  // The GEMM loop (at least one slice) waited on every cp.async group, the bias's included, and
+  // ended with a barrier: bias_s is complete here.
+  EpilogueArgs epi = a.epi;
+  if (epi.params.bias) epi.params.bias = bias_s;
+  decode_tail(epi, g, work, row0, rb);
 }
 
 // ---- plan and launch ----------------------------------------------------------------------------

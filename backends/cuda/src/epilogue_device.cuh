@@ -114,24 +114,33 @@ __device__ __forceinline__ void warp_load_logits(const float* L, int64_t E, floa
   }
 }
 
-// What every route of a row held in registers (warp_load_logits) does first: the logits_out copy
-// (canonical NaN) and the non-finite count. Returns the row's verdict: every logit finite. Finite
-// iff no exponent field is all ones, so one max over the exponent bits replaces a test per element.
+// Whether this lane's values of a row (l[j] of expert lane + 32 j, those below E) are all finite.
+// Finite iff no exponent field is all ones, so one max over the exponent bits replaces a test per
+// element.
 template <int J>
-__device__ __forceinline__ bool warp_note_logits(const EpilogueArgs& a, int64_t row, const float (&l)[J]) {
+__device__ __forceinline__ bool lane_values_finite(int64_t E, const float (&l)[J]) {
   const int lane = threadIdx.x % 32;
-  const int64_t E = a.params.experts;
   uint32_t exponents = 0u;
 #pragma unroll
   for (int j = 0; j < J; ++j)
     if (lane + 32 * j < E) exponents = max(exponents, __float_as_uint(l[j]) & 0x7F800000u);
+  return exponents != 0x7F800000u;
+}
+
+// What every route of a row held in registers (warp_load_logits) does first: the logits_out copy
+// (canonical NaN) and the non-finite count. Returns the row's verdict: every logit finite.
+template <int J>
+__device__ __forceinline__ bool warp_note_logits(const EpilogueArgs& a, int64_t row, const float (&l)[J]) {
+  const int lane = threadIdx.x % 32;
+  const int64_t E = a.params.experts;
+  const bool finite = lane_values_finite<J>(E, l);
   if (a.logits_out) {
     float* out = a.logits_out + row * E;
 #pragma unroll
     for (int j = 0; j < J; ++j)
       if (lane + 32 * j < E) out[lane + 32 * j] = fmath::canonicalize(l[j]);
   }
-  return warp_count_nonfinite(a, row, exponents != 0x7F800000u);
+  return warp_count_nonfinite(a, row, finite);
 }
 
 // Activation in place of one row by one warp: logits_out copy (canonical NaN), non-finite count,
@@ -212,12 +221,14 @@ __device__ __forceinline__ void warp_select_row_lists(const EpilogueArgs& a, int
 }
 
 // ---- the register path: no group limit, no hash table ---------------------------------------------
-// Each lane keeps its experts e = lane + 32 j (j < J) in registers: activation, selection score as a
-// 32-bit key ordered like ranks_above, and a bit per expert already taken. Each of the k rounds takes
-// every lane's best untaken key (the lowest j among equal keys, i.e. the lowest expert), then the
-// warp's maximum key and, among the lanes holding it, the lowest expert (two redux.sync). The result
-// is select_topk's unique top k in rank order; the renormalizing sum is accumulated in the same rank
-// order as gather_weights, and lane r writes rank r. Same bits, no local memory, no list merges.
+// Each lane keeps its experts e = lane + 32 j (j < J) in registers: activation, and the selection
+// score as a 32-bit key ordered like ranks_above, packed with ~e into one 64-bit candidate word (0
+// once taken or never selectable), so that the largest word is the best key and, among equal keys,
+// the lowest expert. Each of the k rounds takes every lane's largest word (a balanced max tree:
+// log2 J dependent steps, not J), then the warp's maximum key and, among the lanes holding it, the
+// lowest expert (two redux.sync). The result is select_topk's unique top k in rank order; the
+// renormalizing sum is accumulated in the same rank order as gather_weights, and lane r writes rank
+// r. Same bits, no local memory, no list merges.
 
 // ranks_above as an unsigned order: NaN lowest (0), -0 equal to +0, otherwise the float order.
 __device__ __forceinline__ uint32_t rank_key(float v) {
@@ -290,6 +301,33 @@ __host__ __device__ __forceinline__ bool group_slots_apply(const epilogue::Param
   return p.groups > 1 && p.experts / p.groups == 32;
 }
 
+// The largest of J words, as a balanced tree (log2 J dependent steps).
+template <int J>
+__device__ __forceinline__ uint64_t max_tree(const uint64_t (&c)[J]) {
+  uint64_t v[J];
+#pragma unroll
+  for (int j = 0; j < J; ++j) v[j] = c[j];
+#pragma unroll
+  for (int step = 1; step < J; step *= 2)
+#pragma unroll
+    for (int i = 0; i + step < J; i += 2 * step) v[i] = v[i] > v[i + step] ? v[i] : v[i + step];
+  return v[0];
+}
+
+// a[slot] for a slot known only at run time (0 <= slot < J), without local memory: a select tree on
+// the slot's bits (log2 J dependent steps). Nodes off slot's path may hold any value.
+template <int J>
+__device__ __forceinline__ float select_slot(const float (&a)[J], int slot) {
+  float v[J];
+#pragma unroll
+  for (int j = 0; j < J; ++j) v[j] = a[j];
+#pragma unroll
+  for (int step = 1; step < J; step *= 2)
+#pragma unroll
+    for (int i = 0; i + step < J; i += 2 * step) v[i] = (slot & step) ? v[i + step] : v[i];
+  return v[0];
+}
+
 // Selection, weights, ids and counts from the activations this lane holds (act[j] of expert
 // lane + 32 j; anything for experts >= E).
 template <int J, bool Fresh = false>
@@ -309,27 +347,28 @@ __device__ __forceinline__ void warp_select_registers(const EpilogueArgs& a, int
   if constexpr (Fresh) {            // only the standalone epilogue kernel instantiates groups
     if (p.groups > 1) allowed = warp_group_slots<J>(p, key, sel);
   }
-  uint32_t taken = 0;  // bit j: expert lane + 32 j is already selected
+  // Candidate words (see above); 0: past E, or in a group that is not kept.
+  uint64_t cand[J];
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    const uint32_t e = static_cast<uint32_t>(lane + 32 * j);
+    cand[j] = e < E && ((allowed >> j) & 1u) ? (static_cast<uint64_t>(key[j]) << 32) | ~e : 0ull;
+  }
   float sum = 0.0f, my_act = 0.0f;
   int32_t my_id = 0;
   for (int r = 0; r < p.top_k; ++r) {
-    uint32_t best_key = 0u, best_id = 0xFFFFFFFFu;
-    float best_act = 0.0f;
-#pragma unroll
-    for (int j = 0; j < J; ++j) {
-      const uint32_t e = static_cast<uint32_t>(lane + 32 * j);
-      const bool open = e < E && !((taken >> j) & 1u) && ((allowed >> j) & 1u);
-      if (open && (best_id == 0xFFFFFFFFu || key[j] > best_key)) {
-        best_key = key[j];
-        best_id = e;
-        best_act = act[j];
-      }
-    }
-    const uint32_t top_key = __reduce_max_sync(kFullWarpMask, best_id == 0xFFFFFFFFu ? 0u : best_key);
-    const uint32_t id = __reduce_min_sync(kFullWarpMask, best_key == top_key ? best_id : 0xFFFFFFFFu);
+    const uint64_t best = max_tree<J>(cand);
+    const uint32_t best_key = static_cast<uint32_t>(best >> 32);
+    const uint32_t top_key = __reduce_max_sync(kFullWarpMask, best_key);
+    // Lanes whose best is not the top key (or that have none: word 0) offer 0, below every ~e.
+    const uint32_t low = __reduce_max_sync(kFullWarpMask, best_key == top_key ? static_cast<uint32_t>(best) : 0u);
+    const uint32_t id = ~low;
     const int owner = static_cast<int>(id % 32);
-    const float v = __shfl_sync(kFullWarpMask, best_act, owner);
-    if (lane == owner) taken |= 1u << (id / 32);
+    const float v = __shfl_sync(kFullWarpMask, select_slot<J>(act, static_cast<int>(id / 32)), owner);
+    // The winner's word is unique (it holds the expert): it closes in its lane only.
+#pragma unroll
+    for (int j = 0; j < J; ++j)
+      if (static_cast<uint32_t>(cand[j]) == low) cand[j] = 0ull;
     sum = sum + v;  // rank order, as gather_weights
     if (lane == r) {
       my_id = static_cast<int32_t>(id);
