@@ -28,6 +28,7 @@
 #include "bf16_wgmma_ptx.cuh"
 #include "cuda_check.hpp"
 #include "epilogue_device.cuh"
+#include "epilogue_screened.cuh"
 
 namespace moerouter::cuda::detail {
 
@@ -46,15 +47,46 @@ constexpr int kMaxStages = 8;
 // 256 * 232 = 384 * 168); epilogue: all 12 warps at 160.
 [[maybe_unused]] constexpr int kProducerRegs = 40, kConsumerRegs = 232, kEpilogueRegs = 160;
 
+// Per-warp epilogue scratch: the list path's group flags or the screened path's candidate slots.
+union FusedRowScratch {
+  WarpRowScratch lists;
+  ScreenScratch screen;
+};
+
+// The smallest instantiated register width (with_register_width's) with room for E experts.
+constexpr int register_width_for(int experts) {
+  const int slots = (experts + 31) / 32;
+  return slots <= 1 ? 1 : slots <= 2 ? 2 : slots <= 4 ? 4 : slots <= 8 ? 8 : slots <= 12 ? 12 : slots <= 16 ? 16
+                                                                                                  : slots <= 24 ? 24 : 32;
+}
+
+// One parked row (its logits in shared memory) by one warp: the standalone epilogue kernel's
+// functions, so the bits are the same. Rows without a group limit or hash table (and not softmax)
+// take its screened register path (warp_route_loaded_row: the exact activation only for experts
+// that can reach the top k), J slots per lane (any J >= E / 32 gives the same result); the rest
+// take warp_route_row, as before.
+template <int J>
+__device__ __forceinline__ void route_parked_row(const EpilogueArgs& epi, int64_t row, float* row_logits,
+                                                 FusedRowScratch& scratch) {
+  if (register_path_applies(epi) && epi.params.score != ScoreFn::Softmax) {
+    float l[J];
+    warp_load_logits<J>(row_logits, epi.params.experts, l);
+    warp_route_loaded_row<J>(epi, row, l, scratch.screen);
+  } else {
+    warp_route_row(epi, row, row_logits, scratch.lists);
+  }
+}
+
 template <int NT, int NW, int CL>
 struct WgTile {
   static constexpr int kEp = NT * NW;
+  static constexpr int kJ = register_width_for(kEp);  // register-path slots per lane for any E <= kEp
   static constexpr int kABytes = kBM * kBK * 2;   // 16 KB
   static constexpr int kBBytes = kEp * kBK * 2;   // NW boxes of NT rows
   static constexpr int kStageBytes = kABytes + kBBytes;
   static constexpr int kLogitsLd = kEp + 8;       // floats; +8: a warp's float2 stores hit distinct banks
   static constexpr int kLogitsBytes = kBM * kLogitsLd * 4;
-  static constexpr int kScratchBytes = kWarps * static_cast<int>(sizeof(WarpRowScratch));
+  static constexpr int kScratchBytes = kWarps * static_cast<int>(sizeof(FusedRowScratch));
   static constexpr int kWRowsPerCta = kEp / CL;  // W rows each CTA of the cluster copies (multicast)
   static constexpr int kAlignSlack = 1024;        // the ring must start 1024-aligned (swizzle atoms)
   static constexpr int kBarrierBytes = 2 * kMaxStages * 8;
@@ -152,7 +184,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint32_t sbase = raw + pad;
   const uint32_t full_bar = sbase + T::kPipeBytes;  // kStages barriers of 8 bytes
   const uint32_t empty_bar = full_bar + kMaxStages * 8;
-  WarpRowScratch* scratch = reinterpret_cast<WarpRowScratch*>(smem + T::kPipeBytes + T::kBarrierBytes);
+  FusedRowScratch* scratch = reinterpret_cast<FusedRowScratch*>(smem + T::kPipeBytes + T::kBarrierBytes);
 
   const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
   const int wg = warp / 4;
@@ -203,7 +235,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll 1
   for (int r = warp; r < ((phases & 2) ? kBM : 0); r += kWarps) {
     const int64_t row = row0 + r;
-    if (row < n) warp_route_row(epi, row, logits + r * T::kLogitsLd, scratch[warp]);  // warp-uniform
+    if (row < n) route_parked_row<T::kJ>(epi, row, logits + r * T::kLogitsLd, scratch[warp]);  // warp-uniform
   }
   if constexpr (CL > 1) cluster_sync();  // the peer may still arrive on our barriers until here
 #else

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bf16_fused.hpp"
+#include "bf16_fused_wgmma.hpp"
 #include "canonical_tiled.hpp"
 #include "cublas_gemm.hpp"
 #include "decode_route.hpp"
@@ -85,6 +86,17 @@ int64_t bf16_decode_max_rows(int64_t groups) {
   return groups > 1 ? kBf16DecodeMaxRowsGrouped : 0;
 }
 
+// Rows from which gemm=bf16 takes the fused wgmma router (one kernel: TMA + wgmma GEMM, then the
+// standalone epilogue's screened functions on each row parked in shared memory) instead of cuBLAS +
+// the epilogue kernel, for BF16 x on sm_90 (bf16_wgmma_can_run). 0 = never, the default: the
+// kernel gives each block 128 rows x all experts, so it only competes when the row tiles fill whole
+// waves (measured in NOTES.md). The environment variable MOEROUTER_BF16_FUSED_MIN_ROWS sets it, so
+// `moerouter bench` can measure it on any device. Read once per process.
+int64_t bf16_fused_min_rows() {
+  static const int64_t rows = env_integer("MOEROUTER_BF16_FUSED_MIN_ROWS", 0, int64_t{1} << 40, 0);
+  return rows;
+}
+
 FusedPath fused_path_for(GemmMode mode, int64_t n, int64_t E, int64_t H, int64_t groups, const XView& x,
                          bool validate) {
   if (validate || n <= 0 || canonical_override() != CanonicalKernel::Auto || epilogue_overridden())
@@ -95,6 +107,10 @@ FusedPath fused_path_for(GemmMode mode, int64_t n, int64_t E, int64_t H, int64_t
                            (mode == GemmMode::Bf16 && n <= bf16_decode_max_rows(groups));
   if (decode_wins && decode_route_supports(mode, n, E, H)) return FusedPath::Decode;
   if (mode == GemmMode::Bf16 && bf16_fused_supports(n, E, H, x)) return FusedPath::Bf16;
+  const int64_t fused_rows = bf16_fused_min_rows();
+  if (mode == GemmMode::Bf16 && fused_rows > 0 && n >= fused_rows && bf16_fused_can_run(E, H, x) &&
+      bf16_wgmma_can_run(E, H, x))
+    return FusedPath::Bf16;
   return FusedPath::None;
 }
 

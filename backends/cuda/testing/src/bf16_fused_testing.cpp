@@ -32,6 +32,10 @@ void run_bf16_fused(const Bf16FusedCall& c) {
   a.epi.counts = c.counts;
   a.epi.counts_i64 = false;
   a.epi.nonfinite = c.nonfinite;
+  // As the router sets them: the screened register path on by default (MOEROUTER_TEST_FRESH_PATHS=0
+  // turns both off, so the exact paths are covered too).
+  a.epi.screen = det::activation_screen_on();
+  a.epi.group_registers = det::group_registers_on();
   a.grid_counter = nullptr;
   // block_rows 64 / 128 pins the mma.sync kernel with that block; 0 leaves the choice to the route
   // (the wgmma kernel for BF16 x on sm_90).
