@@ -69,11 +69,12 @@ enum class FusedPath { None, Decode, Bf16 };
 // Rows up to which gemm=bf16 takes the decode router rather than cuBLAS + the epilogue kernel.
 // Measured (H100 2026-12-07 s6, H200 2026-12-07 s8, NOTES.md): decode wins group-limited configs
 // (dsv3: n = 1 by 1.6-2.1 us, n = 4 by 0.2-0.5 us) and loses from n = 16; it loses dsv4-pro at every
-// n and wins dsv4-flash only at n = 1, by 0.2-0.4 us (within run-to-run spread). The reason is the
-// standalone epilogue: without a group limit its activation screen makes a row cheap, while a
-// group-limited row activates all of its experts exactly in one warp; the decode router spreads
-// those activations over its owner threads. So: up to kBf16DecodeMaxRowsGrouped rows when the
-// config has groups, never otherwise. The environment variable MOEROUTER_BF16_DECODE_MAX_ROWS
+// n and wins dsv4-flash only at n = 1, by 0.2-0.4 us (within run-to-run spread). The likely reason
+// (not profiled): without a group limit the standalone epilogue's activation screen makes a row
+// cheap, while a group-limited row activates all of its experts exactly in one warp (dsv3 bf16
+// n = 1 spends ~9 us after cuBLAS, dsv4-pro ~4.3); the decode router spreads those activations over
+// its owner threads. So: up to kBf16DecodeMaxRowsGrouped rows when the config has groups, never
+// otherwise. The environment variable MOEROUTER_BF16_DECODE_MAX_ROWS
 // (an integer 0..64; 0 = never) replaces the rule for every config, so the crossover can be
 // re-measured on another device with `moerouter bench` under each value. Read once per process.
 constexpr int64_t kBf16DecodeMaxRowsGrouped = 4;
@@ -90,7 +91,7 @@ int64_t bf16_decode_max_rows(int64_t groups) {
 // standalone epilogue's screened functions on each row parked in shared memory) instead of cuBLAS +
 // the epilogue kernel, for BF16 x on sm_90 (bf16_wgmma_can_run). 0 = never, the default: the
 // kernel gives each block 128 rows x all experts, so it only competes when the row tiles fill whole
-// waves (measured in NOTES.md). The environment variable MOEROUTER_BF16_FUSED_MIN_ROWS sets it, so
+// waves (not yet measured with this epilogue: NOTES.md). MOEROUTER_BF16_FUSED_MIN_ROWS sets it, so
 // `moerouter bench` can measure it on any device. Read once per process.
 int64_t bf16_fused_min_rows() {
   static const int64_t rows = env_integer("MOEROUTER_BF16_FUSED_MIN_ROWS", 0, int64_t{1} << 40, 0);
