@@ -71,20 +71,20 @@ enum class FusedPath { None, Decode, Bf16 };
 // (dsv3: n = 1 by 1.6-2.1 us, n = 4 by 0.2-0.5 us) and loses from n = 16; it loses dsv4-pro at every
 // n and wins dsv4-flash only at n = 1, by 0.2-0.4 us (within run-to-run spread). The likely reason
 // (not profiled): without a group limit the standalone epilogue's activation screen makes a row
-// cheap, while a group-limited row activates all of its experts exactly in one warp (dsv3 bf16
-// n = 1 spends ~9 us after cuBLAS, dsv4-pro ~4.3); the decode router spreads those activations over
-// its owner threads. So: up to kBf16DecodeMaxRowsGrouped rows when the config has groups, never
-// otherwise. The environment variable MOEROUTER_BF16_DECODE_MAX_ROWS
+// cheap, while a group-limited row activates all of its experts exactly in one warp (H100 bench,
+// 2026-12-07 s8: dsv3 bf16 n = 1 spends ~9 us after cuBLAS, dsv4-pro ~4.3); the decode router
+// spreads those activations over its owner threads. So: up to kBf16DecodeMaxRowsGrouped rows for a
+// group-limited config, never otherwise. The environment variable MOEROUTER_BF16_DECODE_MAX_ROWS
 // (an integer 0..64; 0 = never) replaces the rule for every config, so the crossover can be
 // re-measured on another device with `moerouter bench` under each value. Read once per process.
 constexpr int64_t kBf16DecodeMaxRowsGrouped = 4;
 constexpr int64_t kBf16DecodeRule = -1;  // the environment variable is unset: the rule above
 
-int64_t bf16_decode_max_rows(int64_t groups) {
+int64_t bf16_decode_max_rows(bool group_limited) {
   static const int64_t rows =
       env_integer("MOEROUTER_BF16_DECODE_MAX_ROWS", 0, kDecodeMaxRows, kBf16DecodeRule);
   if (rows != kBf16DecodeRule) return rows;
-  return groups > 1 ? kBf16DecodeMaxRowsGrouped : 0;
+  return group_limited ? kBf16DecodeMaxRowsGrouped : 0;
 }
 
 // Rows from which gemm=bf16 takes the fused wgmma router (one kernel: TMA + wgmma GEMM, then the
@@ -98,14 +98,14 @@ int64_t bf16_fused_min_rows() {
   return rows;
 }
 
-FusedPath fused_path_for(GemmMode mode, int64_t n, int64_t E, int64_t H, int64_t groups, const XView& x,
+FusedPath fused_path_for(GemmMode mode, int64_t n, int64_t E, int64_t H, bool group_limited, const XView& x,
                          bool validate) {
   if (validate || n <= 0 || canonical_override() != CanonicalKernel::Auto || epilogue_overridden())
     return FusedPath::None;
   // Decode where it measured faster than the unfused path (H100, 2026-11-25): canonical at every
-  // n <= 64 (3-12x), fp32 up to n = 4 (cuBLAS wins from 16 rows); bf16 up to bf16_decode_max_rows(groups).
+  // n <= 64 (3-12x), fp32 up to n = 4 (cuBLAS wins from 16 rows); bf16 up to bf16_decode_max_rows().
   const bool decode_wins = mode == GemmMode::Canonical || (mode == GemmMode::Fp32 && n <= 4) ||
-                           (mode == GemmMode::Bf16 && n <= bf16_decode_max_rows(groups));
+                           (mode == GemmMode::Bf16 && n <= bf16_decode_max_rows(group_limited));
   if (decode_wins && decode_route_supports(mode, n, E, H)) return FusedPath::Decode;
   if (mode == GemmMode::Bf16 && bf16_fused_supports(n, E, H, x)) return FusedPath::Bf16;
   const int64_t fused_rows = bf16_fused_min_rows();
@@ -300,7 +300,7 @@ RouteStats CudaRouterImpl::route(TensorView x, TensorView weights_out, TensorVie
   if (o.hash_table && n > 0) check_hash_on_device(ws, o, n, stream);  // before anything is written
 
   const XView xv{x.data, x_bf16, n > 1 ? x.strides[0] : H};
-  const FusedPath fused = fused_path_for(mode, n, E, H, cfg_.groups, xv, o.validate);
+  const FusedPath fused = fused_path_for(mode, n, E, H, cfg_.group_limited(), xv, o.validate);
   float* logits = ws.logits.as<float>();
   if (n > 0 && fused == FusedPath::None) {
     switch (mode) {
