@@ -138,7 +138,9 @@ RowResult warp_row(const epilogue::Params& p, const float* logits, const int64_t
   return r;
 }
 
-// Whether the screened path decides this row (true) or hands it to the exact path (false); E = 384.
+// Whether the screened path decides this row (true) or hands it to the exact path (false), at J
+// experts per lane (E <= 32 J).
+template <int J>
 bool screen_decides(const epilogue::Params& p, const float* logits) {
   std::vector<float> weights(static_cast<size_t>(p.top_k)), L(logits, logits + p.experts);
   std::vector<int32_t> ids(static_cast<size_t>(p.top_k));
@@ -151,9 +153,9 @@ bool screen_decides(const epilogue::Params& p, const float* logits) {
   bool decided = false;
   det::ScreenScratch screen_scratch{};
   simt::run([&] {
-    float l[12];
-    for (int j = 0; j < 12; ++j) l[j] = L[simt::lane() + 32 * j];
-    const bool d = det::warp_route_row_screened<12>(a, 0, l, screen_scratch);
+    float l[J];
+    for (int j = 0; j < J; ++j) l[j] = simt::lane() + 32 * j < p.experts ? L[simt::lane() + 32 * j] : 0.0f;
+    const bool d = det::warp_route_row_screened<J>(a, 0, l, screen_scratch);
     if (simt::lane() == 0) decided = d;
   });
   return decided;
@@ -326,7 +328,7 @@ TEST_CASE("the emulated screen decides rows (ordinary and crowded), an error 64x
     const epilogue::Params p = params(E, 6, ScoreFn::SqrtSoftplus, 1, 1, bias.data());
     g_screen_salt = static_cast<uint32_t>(rng.next());
     g_screen_error = 0.999f;
-    decided += screen_decides(p, l.data());
+    decided += screen_decides<12>(p, l.data());
     wrong_within += compare_row(p, l.data(), nullptr, nullptr, true) != "";
     g_screen_error = 64.0f;
     wrong_past += compare_row(p, l.data(), nullptr, nullptr, true) != "";
@@ -346,11 +348,70 @@ TEST_CASE("the emulated screen decides rows (ordinary and crowded), an error 64x
   for (int rep = 0; rep < 200; ++rep) {
     std::vector<float> l(static_cast<size_t>(E));
     for (float& v : l) v = rng.uniform(-6.0f, 6.0f);
-    ordinary += screen_decides(q, l.data());
+    ordinary += screen_decides<12>(q, l.data());
     REQUIRE(compare_row(q, l.data(), nullptr, nullptr, true) == "");
   }
   std::printf("ordinary rows: the screen decided %d of 200\n", ordinary);
   REQUIRE(ordinary >= 190);
+}
+
+TEST_CASE("the emulated screen decides group-limited rows (groups of 32 experts), contested group scores "
+          "included, with the CPU's ids; an error 64x past its bound gives wrong ids",
+          "[warp-emulated]") {
+  // DeepSeek-V3's shape: 256 experts in 8 groups of 32, the best 4 groups kept, top 8.
+  const int64_t E = 256;
+  testing::Rng rng(11);
+  // Ordinary rows (logits spread over [-6, 6), a small bias): the screen should decide nearly every
+  // row, or it saves nothing.
+  std::vector<float> small_bias(static_cast<size_t>(E));
+  for (float& b : small_bias) b = rng.uniform(-0.1f, 0.1f);
+  const epilogue::Params q = params(E, 8, ScoreFn::Sigmoid, 8, 4, small_bias.data());
+  int ordinary = 0;
+  for (int rep = 0; rep < 200; ++rep) {
+    std::vector<float> l(static_cast<size_t>(E));
+    for (float& v : l) v = rng.uniform(-6.0f, 6.0f);
+    g_screen_salt = static_cast<uint32_t>(rng.next());
+    ordinary += screen_decides<8>(q, l.data());
+    REQUIRE(compare_row(q, l.data(), nullptr, nullptr, true) == "");
+  }
+  std::printf("group-limited ordinary rows: the screen decided %d of 200\n", ordinary);
+  REQUIRE(ordinary >= 190);
+  // Contested rows: the bias cancels the activations up to offsets; groups 0-2 lead (two experts at
+  // 0.5), groups 3 and 4 compete for the last kept place, their second experts 1e-6 apart (far
+  // inside the screen's error), and in group 4 a third expert contests the second place, 2e-6
+  // behind; the rest trail. The group scores must come from exact activations of each group's
+  // candidates: the CPU's ids on every row. With the screen's error 64 times its bound, the true
+  // second expert of a group falls below its group's threshold on some rows: wrong ids.
+  int decided = 0, wrong_within = 0, wrong_past = 0;
+  for (int rep = 0; rep < 40; ++rep) {
+    std::vector<float> l(static_cast<size_t>(E)), off(static_cast<size_t>(E)), bias(static_cast<size_t>(E));
+    for (float& v : l) v = rng.uniform(-3.0f, 3.0f);
+    for (float& v : off) v = rng.uniform(-0.2f, 0.05f);
+    const int lane_a = static_cast<int>(rng.next() % 32), lane_b = (lane_a + 7) % 32, lane_c = (lane_a + 13) % 32;
+    for (int g = 0; g < 8; ++g) {
+      off[lane_a + 32 * g] = g < 3 ? 0.5f : g < 5 ? 0.3f : 0.1f;
+      off[lane_b + 32 * g] = g < 3 ? 0.5f : g == 3 ? 0.2f : g == 4 ? 0.2f + 1e-6f : 0.1f;
+    }
+    off[lane_c + 32 * 4] = 0.2f - 1e-6f;
+    for (int64_t e = 0; e < E; ++e) {
+      float a;
+      epilogue::activate_row(&l[e], 1, ScoreFn::Sigmoid, &a);
+      bias[e] = -a + off[e];
+    }
+    const epilogue::Params p = params(E, 8, ScoreFn::Sigmoid, 8, 4, bias.data());
+    g_screen_salt = static_cast<uint32_t>(rng.next());
+    g_screen_error = 0.999f;
+    decided += screen_decides<8>(p, l.data());
+    wrong_within += compare_row(p, l.data(), nullptr, nullptr, true) != "";
+    g_screen_error = 64.0f;
+    wrong_past += compare_row(p, l.data(), nullptr, nullptr, true) != "";
+  }
+  g_screen_error = 0.999f;
+  std::printf("group-contested rows: the screen decided %d of 40; error at its bound: %d wrong; 64x past it: %d "
+              "wrong\n", decided, wrong_within, wrong_past);
+  REQUIRE(decided >= 36);
+  REQUIRE(wrong_within == 0);
+  REQUIRE(wrong_past > 0);
 }
 
 TEST_CASE("the standalone kernel's row loop routes rows first, first + stride, ... and no other",

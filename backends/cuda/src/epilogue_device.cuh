@@ -258,6 +258,24 @@ __device__ __forceinline__ void warp_write_ranked(const EpilogueArgs& a, int64_t
   __syncwarp();
 }
 
+// The groups select_groups keeps, as slot bits, from the G <= J group scores (warp-uniform): group g
+// is kept when fewer than topk_groups groups rank above it (ranks_above on (score, g)).
+template <int J>
+__device__ __forceinline__ uint32_t kept_group_slots(const epilogue::Params& p, const float (&score)[J]) {
+  const int G = p.groups;
+  uint32_t allowed = 0;
+#pragma unroll
+  for (int g = 0; g < J; ++g) {
+    if (g >= G) continue;
+    int above = 0;
+#pragma unroll
+    for (int h = 0; h < J; ++h)
+      if (h < G && h != g && epilogue::ranks_above(score[h], h, score[g], g)) ++above;
+    if (above < p.topk_groups) allowed |= 1u << g;
+  }
+  return allowed;
+}
+
 // Group-limited selection in registers when every group is one slot (E / G = 32: group g = experts
 // 32 g .. 32 g + 31 = slot g of every lane; DeepSeek-V3/R1's 256 experts in 8 groups). A group's
 // score is the sum of its two best sel under the total order (two rounds of max key, then lowest
@@ -284,17 +302,7 @@ __device__ __forceinline__ uint32_t warp_group_slots(const epilogue::Params& p, 
       score[j] = v1 + v2;
     }
   }
-  uint32_t allowed = 0;
-#pragma unroll
-  for (int g = 0; g < J; ++g) {
-    if (g >= G) continue;
-    int above = 0;
-#pragma unroll
-    for (int h = 0; h < J; ++h)
-      if (h < G && h != g && epilogue::ranks_above(score[h], h, score[g], g)) ++above;
-    if (above < p.topk_groups) allowed |= 1u << g;
-  }
-  return allowed;
+  return kept_group_slots<J>(p, score);
 }
 
 __host__ __device__ __forceinline__ bool group_slots_apply(const epilogue::Params& p) {

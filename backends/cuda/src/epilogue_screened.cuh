@@ -83,9 +83,76 @@ __device__ __forceinline__ void screen_lane_any(const epilogue::Params& p, const
   });
 }
 
+// Group limits (groups of exactly 32 experts: group g is slot g of every lane, group_slots_apply)
+// screened the same way, one level down. A group's score is the sum of its two best sel
+// (select_groups, warp_group_slots). With t2 the second largest screened score of the group
+// (counted with multiplicity), two of its experts have s' >= t2, hence s >= t2 - D, and an expert
+// with s' < t2 - 2D has s < t2 - D: below two others, never one of the group's two best. So those
+// two lie among the group's candidates (s' >= t2 - 2D), whose exact activations give the group's
+// exact two best in the exact order (max key, then lowest expert) and so warp_group_slots' score,
+// bit for bit; the kept groups follow as there (kept_group_slots). One compaction holds every
+// group's candidates (typically two or three per group). Returns false (nothing written) when
+// they do not fit in 32 (a group with many equal scores); `allowed` gets the kept groups.
+// (Deciding the kept groups from screened group scores alone would need a gap of ~8D between the
+// topk_groups-th and the next score; on rows of uniform logits that failed a third of the time:
+// the best two sigmoids of 32 crowd near 1.)
+template <int J>
+__device__ __forceinline__ bool warp_screen_groups(const EpilogueArgs& a, const float (&l)[J], const float (&s)[J],
+                                                   float D, ScreenScratch& scratch, uint32_t& allowed) {
+  const int lane = threadIdx.x % 32;
+  const epilogue::Params& p = a.params;
+  const int G = p.groups;
+  bool candidate[J];
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    candidate[j] = false;
+    if (j < G) {  // warp-uniform; every lane holds an expert of every group (E = 32 G)
+      const uint32_t key = rank_key(s[j]);
+      const uint32_t k1 = __reduce_max_sync(kFullWarpMask, key);
+      const bool twice = __popc(__ballot_sync(kFullWarpMask, key == k1)) >= 2;
+      const uint32_t t2 = twice ? k1 : __reduce_max_sync(kFullWarpMask, key == k1 ? 0u : key);
+      candidate[j] = s[j] >= key_value(t2) - (D + D);
+    }
+  }
+  const CandidateSlots slots(scratch);
+  const int count = warp_compact_candidates<J>(slots, candidate, l);
+  if (count > 32) return false;  // warp-uniform
+  float my_l = 0.0f;
+  const int32_t my_e = take_candidate(slots, count, my_l);
+  float sel = 0.0f;
+  uint32_t key = 0u;  // 0: no candidate (exact keys of finite scores are > 0)
+  if (my_e >= 0) {
+    float act;
+    epilogue::activate_row(&my_l, 1, p.score, &act);
+    sel = p.bias ? act + p.bias[my_e] : act;
+    key = rank_key(sel);
+  }
+  // The lowest expert among equal keys and the lane holding it in one reduction (experts < 2^26).
+  const uint32_t tag = (static_cast<uint32_t>(my_e) << 5) | static_cast<uint32_t>(lane);
+  float score[J];
+#pragma unroll
+  for (int j = 0; j < J; ++j) {
+    score[j] = 0.0f;
+    if (j < G) {
+      const bool in = my_e >= 0 && my_e / 32 == j;
+      const uint32_t k1 = __reduce_max_sync(kFullWarpMask, in ? key : 0u);
+      const uint32_t w1 = __reduce_min_sync(kFullWarpMask, in && key == k1 ? tag : 0xFFFFFFFFu);
+      const float v1 = __shfl_sync(kFullWarpMask, sel, static_cast<int>(w1 & 31u));
+      const bool in2 = in && tag != w1;
+      const uint32_t k2 = __reduce_max_sync(kFullWarpMask, in2 ? key : 0u);
+      const uint32_t w2 = __reduce_min_sync(kFullWarpMask, in2 && key == k2 ? tag : 0xFFFFFFFFu);
+      const float v2 = __shfl_sync(kFullWarpMask, sel, static_cast<int>(w2 & 31u));
+      score[j] = v1 + v2;  // best first, as select_groups adds them
+    }
+  }
+  allowed = kept_group_slots<J>(p, score);
+  return true;
+}
+
 // Selection, weights, ids and counts of a row of finite sqrtsoftplus/sigmoid logits (l[j] of expert
 // lane + 32 j; the caller has checked the whole row), exact activations for the candidates only.
-// Returns false (nothing written) when the screen cannot decide; warp-uniform.
+// Group-limited rows only with groups of 32 experts (group_slots_apply). Returns false (nothing
+// written) when the screen cannot decide; warp-uniform.
 template <int J>
 __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, int64_t row, const float (&l)[J],
                                                         ScreenScratch& scratch) {
@@ -99,15 +166,23 @@ __device__ __forceinline__ bool warp_route_row_screened(const EpilogueArgs& a, i
   // Finite logits give finite a' (and no NaN), so s' = a' + b is finite unless it overflowed, which
   // its magnitude's maximum shows (fmaxf passes over NaN, but there is none to pass over).
   if (!__all_sync(kFullWarpMask, smax <= 0x1.fffffep127f)) return false;
+  const float D = 0x1p-11f * warp_max_nonnegative(amax) + 0x1p-20f * warp_max_nonnegative(smax) + 0x1p-100f;
+  uint32_t allowed = 0xFFFFFFFFu;  // slot bits of the kept groups
+  if (p.groups > 1) {
+    if (!warp_screen_groups<J>(a, l, s, D, scratch, allowed)) return false;
+    best = __uint_as_float(0xFF800000u);  // the lane's best among the kept groups
+#pragma unroll
+    for (int j = 0; j < J; ++j)
+      if ((allowed >> j) & 1u) best = fmaxf(best, s[j]);
+  }
   // t: the k-th largest lane best (warp_candidates.cuh); lanes with experts have keys > 0 (finite).
   uint32_t t = 0u;
   if (!warp_kth_lane_key(lane < E ? rank_key(best) : 0u, lane < E, k, t)) return false;
-  const float D = 0x1p-11f * warp_max_nonnegative(amax) + 0x1p-20f * warp_max_nonnegative(smax) + 0x1p-100f;
   const float thr = key_value(t) - (D + D);
   if (!fmath::is_finite(thr)) return false;
   bool candidate[J];
 #pragma unroll
-  for (int j = 0; j < J; ++j) candidate[j] = lane + 32 * j < E && s[j] >= thr;
+  for (int j = 0; j < J; ++j) candidate[j] = lane + 32 * j < E && ((allowed >> j) & 1u) && s[j] >= thr;
   const CandidateSlots slots(scratch);
   const int count = warp_compact_candidates<J>(slots, candidate, l);
   if (count > 32) return false;  // crowded near the k-th place (warp-uniform: count is)
@@ -143,7 +218,8 @@ __device__ __forceinline__ void warp_route_loaded_row(const EpilogueArgs& a, int
                                                       ScreenScratch& scratch) {
   const epilogue::Params& p = a.params;
   const bool finite = warp_note_logits<J>(a, row, l);
-  if (a.screen && p.groups == 1 && finite && warp_route_row_screened<J>(a, row, l, scratch)) return;
+  const bool screenable = p.groups == 1 || (a.group_registers && group_slots_apply(p));
+  if (a.screen && screenable && finite && warp_route_row_screened<J>(a, row, l, scratch)) return;
   float act[J];
 #pragma unroll
   for (int j = 0; j < J; ++j) epilogue::activate_row(&l[j], 1, p.score, &act[j]);
