@@ -240,6 +240,34 @@ std::vector<float> make_row(int kind, int64_t E, float sigma, const std::vector<
   return l;
 }
 
+// A bias that cancels the activations of the row `l` up to `off`: sel[e] = off[e] up to rounding,
+// so a test places every expert's selection score where it wants it.
+std::vector<float> bias_to_offsets(const std::vector<float>& l, const std::vector<float>& off, ScoreFn score) {
+  std::vector<float> bias(l.size());
+  for (size_t e = 0; e < l.size(); ++e) {
+    float a;
+    epilogue::activate_row(&l[e], 1, score, &a);
+    bias[e] = -a + off[e];
+  }
+  return bias;
+}
+
+// One contested row under the screen: whether it decided it, and whether its ids and weights were
+// wrong with the screen's error at its bound and 64 times past it.
+struct ScreenTally {
+  int decided = 0, wrong_within = 0, wrong_past = 0;
+};
+template <int J>
+void tally_screen(const epilogue::Params& p, const std::vector<float>& l, testing::Rng& rng, ScreenTally& t) {
+  g_screen_salt = static_cast<uint32_t>(rng.next());
+  g_screen_error = 0.999f;
+  t.decided += screen_decides<J>(p, l.data());
+  t.wrong_within += compare_row(p, l.data(), nullptr, nullptr, true) != "";
+  g_screen_error = 64.0f;
+  t.wrong_past += compare_row(p, l.data(), nullptr, nullptr, true) != "";
+  g_screen_error = 0.999f;
+}
+
 }  // namespace
 
 TEST_CASE("the warp epilogue on an emulated warp equals the CPU epilogue (register and list paths, "
@@ -309,9 +337,9 @@ TEST_CASE("the emulated screen decides rows (ordinary and crowded), an error 64x
   // these rows and that the comparison would see a margin that is too thin.
   const int64_t E = 384;
   testing::Rng rng(7);
-  int wrong_within = 0, wrong_past = 0, decided = 0;
+  ScreenTally tally;
   for (int rep = 0; rep < 40; ++rep) {
-    std::vector<float> l(static_cast<size_t>(E)), off(static_cast<size_t>(E)), bias(static_cast<size_t>(E));
+    std::vector<float> l(static_cast<size_t>(E)), off(static_cast<size_t>(E));
     for (float& v : l) v = rng.uniform(-3.0f, 3.0f);
     for (float& v : off) v = rng.uniform(-0.1f, 0.1f);
     const int first = static_cast<int>(rng.next() % 32);
@@ -320,25 +348,14 @@ TEST_CASE("the emulated screen decides rows (ordinary and crowded), an error 64x
       const int64_t e = (first + 3 * i) % 32 + 32 * ((i * 5) % 12);
       off[e] = i < 5 ? 0.2f + 0.01f * static_cast<float>(i) : contested[i - 5];
     }
-    for (int64_t e = 0; e < E; ++e) {
-      float a;
-      epilogue::activate_row(&l[e], 1, ScoreFn::SqrtSoftplus, &a);
-      bias[e] = -a + off[e];
-    }
-    const epilogue::Params p = params(E, 6, ScoreFn::SqrtSoftplus, 1, 1, bias.data());
-    g_screen_salt = static_cast<uint32_t>(rng.next());
-    g_screen_error = 0.999f;
-    decided += screen_decides<12>(p, l.data());
-    wrong_within += compare_row(p, l.data(), nullptr, nullptr, true) != "";
-    g_screen_error = 64.0f;
-    wrong_past += compare_row(p, l.data(), nullptr, nullptr, true) != "";
+    const std::vector<float> bias = bias_to_offsets(l, off, ScoreFn::SqrtSoftplus);
+    tally_screen<12>(params(E, 6, ScoreFn::SqrtSoftplus, 1, 1, bias.data()), l, rng, tally);
   }
-  g_screen_error = 0.999f;
   std::printf("contested rows: the screen decided %d of 40; error at its bound: %d wrong; 64x past it: %d wrong\n",
-              decided, wrong_within, wrong_past);
-  REQUIRE(decided >= 35);
-  REQUIRE(wrong_within == 0);
-  REQUIRE(wrong_past > 0);
+              tally.decided, tally.wrong_within, tally.wrong_past);
+  REQUIRE(tally.decided >= 35);
+  REQUIRE(tally.wrong_within == 0);
+  REQUIRE(tally.wrong_past > 0);
   // Ordinary rows (logits spread over [-6, 6), a small bias) should nearly all be decided by the
   // screen, or it saves nothing.
   std::vector<float> small_bias(static_cast<size_t>(E));
@@ -382,9 +399,9 @@ TEST_CASE("the emulated screen decides group-limited rows (groups of 32 experts)
   // behind; the rest trail. The group scores must come from exact activations of each group's
   // candidates: the CPU's ids on every row. With the screen's error 64 times its bound, the true
   // second expert of a group falls below its group's threshold on some rows: wrong ids.
-  int decided = 0, wrong_within = 0, wrong_past = 0;
+  ScreenTally tally;
   for (int rep = 0; rep < 40; ++rep) {
-    std::vector<float> l(static_cast<size_t>(E)), off(static_cast<size_t>(E)), bias(static_cast<size_t>(E));
+    std::vector<float> l(static_cast<size_t>(E)), off(static_cast<size_t>(E));
     for (float& v : l) v = rng.uniform(-3.0f, 3.0f);
     for (float& v : off) v = rng.uniform(-0.2f, 0.05f);
     const int lane_a = static_cast<int>(rng.next() % 32), lane_b = (lane_a + 7) % 32, lane_c = (lane_a + 13) % 32;
@@ -393,25 +410,14 @@ TEST_CASE("the emulated screen decides group-limited rows (groups of 32 experts)
       off[lane_b + 32 * g] = g < 3 ? 0.5f : g == 3 ? 0.2f : g == 4 ? 0.2f + 1e-6f : 0.1f;
     }
     off[lane_c + 32 * 4] = 0.2f - 1e-6f;
-    for (int64_t e = 0; e < E; ++e) {
-      float a;
-      epilogue::activate_row(&l[e], 1, ScoreFn::Sigmoid, &a);
-      bias[e] = -a + off[e];
-    }
-    const epilogue::Params p = params(E, 8, ScoreFn::Sigmoid, 8, 4, bias.data());
-    g_screen_salt = static_cast<uint32_t>(rng.next());
-    g_screen_error = 0.999f;
-    decided += screen_decides<8>(p, l.data());
-    wrong_within += compare_row(p, l.data(), nullptr, nullptr, true) != "";
-    g_screen_error = 64.0f;
-    wrong_past += compare_row(p, l.data(), nullptr, nullptr, true) != "";
+    const std::vector<float> bias = bias_to_offsets(l, off, ScoreFn::Sigmoid);
+    tally_screen<8>(params(E, 8, ScoreFn::Sigmoid, 8, 4, bias.data()), l, rng, tally);
   }
-  g_screen_error = 0.999f;
   std::printf("group-contested rows: the screen decided %d of 40; error at its bound: %d wrong; 64x past it: %d "
-              "wrong\n", decided, wrong_within, wrong_past);
-  REQUIRE(decided >= 36);
-  REQUIRE(wrong_within == 0);
-  REQUIRE(wrong_past > 0);
+              "wrong\n", tally.decided, tally.wrong_within, tally.wrong_past);
+  REQUIRE(tally.decided >= 36);
+  REQUIRE(tally.wrong_within == 0);
+  REQUIRE(tally.wrong_past > 0);
 }
 
 TEST_CASE("the standalone kernel's row loop routes rows first, first + stride, ... and no other",
