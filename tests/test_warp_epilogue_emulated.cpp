@@ -373,7 +373,7 @@ TEST_CASE("the emulated screen decides rows (ordinary and crowded), an error 64x
 }
 
 TEST_CASE("the emulated screen decides group-limited rows (groups of 32 experts), contested group scores "
-          "included, with the CPU's ids; an error 64x past its bound gives wrong ids",
+          "included, with the CPU's ids, and an error 64x past its bound gives wrong ids",
           "[warp-emulated]") {
   // DeepSeek-V3's shape: 256 experts in 8 groups of 32, the best 4 groups kept, top 8.
   const int64_t E = 256;
