@@ -268,6 +268,21 @@ void tally_screen(const epilogue::Params& p, const std::vector<float>& l, testin
   g_screen_error = 0.999f;
 }
 
+// 200 ordinary rows (logits spread over [-6, 6)) under the screen: how many it decided; every row
+// must give the CPU's bits either way. `fresh_salt`: a new direction of the screen's error per row.
+template <int J>
+int ordinary_rows_decided(const epilogue::Params& q, testing::Rng& rng, bool fresh_salt) {
+  int decided = 0;
+  for (int rep = 0; rep < 200; ++rep) {
+    std::vector<float> l(static_cast<size_t>(q.experts));
+    for (float& v : l) v = rng.uniform(-6.0f, 6.0f);
+    if (fresh_salt) g_screen_salt = static_cast<uint32_t>(rng.next());
+    decided += screen_decides<J>(q, l.data());
+    REQUIRE(compare_row(q, l.data(), nullptr, nullptr, true) == "");
+  }
+  return decided;
+}
+
 }  // namespace
 
 TEST_CASE("the warp epilogue on an emulated warp equals the CPU epilogue (register and list paths, "
@@ -361,13 +376,7 @@ TEST_CASE("the emulated screen decides rows (ordinary and crowded), an error 64x
   std::vector<float> small_bias(static_cast<size_t>(E));
   for (float& b : small_bias) b = rng.uniform(-0.1f, 0.1f);
   const epilogue::Params q = params(E, 6, ScoreFn::SqrtSoftplus, 1, 1, small_bias.data());
-  int ordinary = 0;
-  for (int rep = 0; rep < 200; ++rep) {
-    std::vector<float> l(static_cast<size_t>(E));
-    for (float& v : l) v = rng.uniform(-6.0f, 6.0f);
-    ordinary += screen_decides<12>(q, l.data());
-    REQUIRE(compare_row(q, l.data(), nullptr, nullptr, true) == "");
-  }
+  const int ordinary = ordinary_rows_decided<12>(q, rng, false);
   std::printf("ordinary rows: the screen decided %d of 200\n", ordinary);
   REQUIRE(ordinary >= 190);
 }
@@ -383,14 +392,7 @@ TEST_CASE("the emulated screen decides group-limited rows (groups of 32 experts)
   std::vector<float> small_bias(static_cast<size_t>(E));
   for (float& b : small_bias) b = rng.uniform(-0.1f, 0.1f);
   const epilogue::Params q = params(E, 8, ScoreFn::Sigmoid, 8, 4, small_bias.data());
-  int ordinary = 0;
-  for (int rep = 0; rep < 200; ++rep) {
-    std::vector<float> l(static_cast<size_t>(E));
-    for (float& v : l) v = rng.uniform(-6.0f, 6.0f);
-    g_screen_salt = static_cast<uint32_t>(rng.next());
-    ordinary += screen_decides<8>(q, l.data());
-    REQUIRE(compare_row(q, l.data(), nullptr, nullptr, true) == "");
-  }
+  const int ordinary = ordinary_rows_decided<8>(q, rng, true);
   std::printf("group-limited ordinary rows: the screen decided %d of 200\n", ordinary);
   REQUIRE(ordinary >= 190);
   // Contested rows: the bias cancels the activations up to offsets; groups 0-2 lead (two experts at
